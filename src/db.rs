@@ -1,0 +1,86 @@
+//! The SQLite store: one file, WAL mode, a busy timeout, migrations applied on open.
+//!
+//! Tables are grouped by owner: `kb_*` (loaded from `kb/`, see [`crate::kb::store`]) and
+//! `case*` (see [`crate::cases`]). Each owner adds its own `impl Db` block.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("cannot create the directory for the database {path}: {source}")]
+    CreateDir { path: PathBuf, source: std::io::Error },
+    #[error("cannot open the database {path}: {source}")]
+    Open { path: PathBuf, source: sqlx::Error },
+    #[error("cannot apply the database migrations to {path}: {source}")]
+    Migrate { path: PathBuf, source: sqlx::migrate::MigrateError },
+}
+
+#[derive(Clone, Debug)]
+pub struct Db {
+    pub pool: SqlitePool,
+    path: PathBuf,
+}
+
+/// How long a writer waits for another writer's lock before SQLite reports "busy". Chat
+/// traffic and `analyze --record` scripts write concurrently; waiting is always better than
+/// losing a case.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl Db {
+    /// Opens (creating if needed) the database file and applies pending migrations.
+    pub async fn open(path: &Path) -> Result<Db, DbError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| DbError::CreateDir { path: dir.to_path_buf(), source })?;
+        }
+        let url = format!("sqlite://{}", path.display());
+        let options = SqliteConnectOptions::from_str(&url)
+            .map_err(|source| DbError::Open { path: path.to_path_buf(), source })?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // NORMAL is durable across process crashes in WAL mode; only an OS crash or power
+            // loss can drop the last transactions. FULL would halve write throughput.
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(BUSY_TIMEOUT)
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(|source| DbError::Open { path: path.to_path_buf(), source })?;
+        MIGRATOR
+            .run(&pool)
+            .await
+            .map_err(|source| DbError::Migrate { path: path.to_path_buf(), source })?;
+        Ok(Db { pool, path: path.to_path_buf() })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Checkpoints the WAL and closes every connection; called on clean shutdown.
+    pub async fn close(&self) {
+        let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.pool).await;
+        self.pool.close().await;
+    }
+}
+
+/// Where the database lives when neither `--db` nor `QNTCBOT_DB` says otherwise:
+/// `$XDG_DATA_HOME/qntcbot/qntcbot.db`, else `~/.local/share/qntcbot/qntcbot.db`, else
+/// `./qntcbot.db`.
+pub fn default_path() -> PathBuf {
+    let base = std::env::var_os("XDG_DATA_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").filter(|v| !v.is_empty()).map(|h| PathBuf::from(h).join(".local/share")));
+    match base {
+        Some(dir) => dir.join("qntcbot").join("qntcbot.db"),
+        None => PathBuf::from("qntcbot.db"),
+    }
+}
