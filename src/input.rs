@@ -1,1 +1,123 @@
-//! TODO: input
+//! Turns whatever arrived (chat text, an attachment, a file, stdin) into clean text: valid
+//! UTF-8, LF line ends, chat formatting undone. Line numbers in evidence refer to this text.
+
+/// Pastes larger than this are refused before any work is done. Discord attachments and job
+/// logs of busy batch jobs reach a few MB; 64 MiB leaves room without letting one message
+/// exhaust memory.
+pub const MAX_INPUT_BYTES: usize = 64 * 1024 * 1024;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum InputError {
+    #[error("the input is empty")]
+    Empty,
+    #[error("the input is {size} bytes; the limit is {limit} bytes")]
+    TooLarge { size: usize, limit: usize },
+    #[error("the input looks like binary data ({percent}% control bytes), not text")]
+    Binary { percent: usize },
+}
+
+/// Clean text ready for parsing and evidence extraction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Normalized {
+    pub text: String,
+    /// Invalid UTF-8 sequences were replaced by U+FFFD.
+    pub lossy: bool,
+}
+
+/// Normalises raw bytes. Rejects empty, oversized and binary input with a clear error.
+pub fn normalize(raw: &[u8]) -> Result<Normalized, InputError> {
+    if raw.len() > MAX_INPUT_BYTES {
+        return Err(InputError::TooLarge { size: raw.len(), limit: MAX_INPUT_BYTES });
+    }
+    let (text, lossy) = match std::str::from_utf8(raw) {
+        Ok(s) => (std::borrow::Cow::Borrowed(s), false),
+        Err(_) => (String::from_utf8_lossy(raw), true),
+    };
+    let control = text
+        .chars()
+        .filter(|&c| c == '\u{FFFD}' || (c.is_control() && !matches!(c, '\n' | '\r' | '\t' | '\u{c}')))
+        .count();
+    let total = text.chars().count().max(1);
+    // Job logs copied from emulators carry the odd stray control byte; a file that is a fifth
+    // control bytes is not a job log.
+    if control * 5 > total {
+        return Err(InputError::Binary { percent: control * 100 / total });
+    }
+    let text = clean(&text);
+    if text.trim().is_empty() {
+        return Err(InputError::Empty);
+    }
+    Ok(Normalized { text, lossy })
+}
+
+fn clean(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.split('\n') {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        let trimmed = line.trim_start();
+        // Code fences: ``` or ```text on a line of their own carry no content.
+        if trimmed.starts_with("```") && trimmed.trim_start_matches('`').chars().all(|c| c.is_ascii_alphanumeric()) {
+            continue;
+        }
+        let line = strip_quote(line);
+        for c in line.chars() {
+            match c {
+                '\t' => out.push(' '),
+                c if c.is_control() => {}
+                c => out.push(c),
+            }
+        }
+        out.push('\n');
+    }
+    // Inline backticks around ids and commands (`CPDB053`) are formatting, not content.
+    out.retain(|c| c != '`');
+    out
+}
+
+/// Removes chat quote markers: "> " (Discord, Slack, mail) and "&gt; " (Slack's escaping).
+fn strip_quote(line: &str) -> &str {
+    let mut l = line;
+    loop {
+        let t = l.trim_start();
+        if let Some(rest) = t.strip_prefix("&gt;") {
+            l = rest.strip_prefix(' ').unwrap_or(rest);
+        } else if let Some(rest) = t.strip_prefix('>').filter(|r| !r.starts_with('>')) {
+            // ">>" starts a DSPJOBLOG request line and must stay.
+            l = rest.strip_prefix(' ').unwrap_or(rest);
+        } else {
+            return l;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn undoes_chat_formatting() {
+        let n = normalize(b"> ```\r\n> CPDB053  Diagnostic  30\r\n> ```\r\n").unwrap();
+        assert_eq!(n.text, "CPDB053  Diagnostic  30\n");
+    }
+
+    #[test]
+    fn keeps_request_lines() {
+        let n = normalize(b">> WRKLNK '/QNTC/srv'").unwrap();
+        assert_eq!(n.text.trim_end(), ">> WRKLNK '/QNTC/srv'");
+    }
+
+    #[test]
+    fn rejects_empty_binary_and_huge() {
+        assert_eq!(normalize(b"  \n\t"), Err(InputError::Empty));
+        assert!(matches!(normalize(&[0u8, 1, 2, 3, 4, 5, 6, 7]), Err(InputError::Binary { .. })));
+        let huge = vec![b'a'; MAX_INPUT_BYTES + 1];
+        assert!(matches!(normalize(&huge), Err(InputError::TooLarge { .. })));
+    }
+
+    #[test]
+    fn invalid_utf8_is_replaced_not_fatal() {
+        let n = normalize(b"CPDB053 \xff error code 3401").unwrap();
+        assert!(n.lossy);
+        assert!(n.text.contains("3401"));
+    }
+}
