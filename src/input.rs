@@ -52,14 +52,16 @@ pub fn normalize(raw: &[u8]) -> Result<Normalized, InputError> {
 
 fn clean(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for line in text.split('\n') {
-        let line = line.strip_suffix('\r').unwrap_or(line);
+    let body = text.strip_suffix('\n').unwrap_or(text);
+    for line in body.split('\n') {
+        let line = strip_quote(line.strip_suffix('\r').unwrap_or(line));
         let trimmed = line.trim_start();
-        // Code fences: ``` or ```text on a line of their own carry no content.
+        // A code fence (``` or ```text on a line of its own) carries no content. It becomes an
+        // empty line so that line numbers still match what the user sees in the chat.
         if trimmed.starts_with("```") && trimmed.trim_start_matches('`').chars().all(|c| c.is_ascii_alphanumeric()) {
+            out.push('\n');
             continue;
         }
-        let line = strip_quote(line);
         for c in line.chars() {
             match c {
                 '\t' => out.push(' '),
@@ -97,7 +99,7 @@ mod tests {
     #[test]
     fn undoes_chat_formatting() {
         let n = normalize(b"> ```\r\n> CPDB053  Diagnostic  30\r\n> ```\r\n").unwrap();
-        assert_eq!(n.text, "CPDB053  Diagnostic  30\n");
+        assert_eq!(n.text, "\nCPDB053  Diagnostic  30\n\n");
     }
 
     #[test]
