@@ -40,3 +40,20 @@ impl Diagnosis {
         self.matches.first()
     }
 }
+
+/// What earlier cases taught: for an evidence key (see [`Evidence::key`]), how often each KB
+/// entry fixed the problem or was judged helpful or wrong. Loaded from the case log.
+#[derive(Debug, Clone, Default)]
+pub struct Priors {
+    pub by_key: std::collections::HashMap<String, std::collections::HashMap<String, PriorStat>>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PriorStat {
+    /// Cases resolved with this entry.
+    pub fixed: u32,
+    pub helpful: u32,
+    pub unhelpful: u32,
+    /// Cases where users said the entry was not it.
+    pub wrong: u32,
+}
