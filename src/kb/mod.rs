@@ -1,4 +1,114 @@
-//! The knowledge base: `kb/*.toml` files -> validated entries -> SQLite.
+//! The knowledge base: `kb/*.toml` files -> validated [`Entry`]s -> a [`Kb`] ready for
+//! matching -> SQLite (see [`store`]).
 
-#[derive(Debug, Clone)]
-pub struct Entry {}
+pub mod condition;
+pub mod index;
+pub mod load;
+pub mod store;
+pub mod topics;
+
+use std::path::PathBuf;
+
+use regex::Regex;
+use serde::{Serialize, Serializer};
+
+pub use condition::When;
+pub use index::Kb;
+pub use load::{LoadReport, Problem, Severity, load_dir};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Certainty {
+    High,
+    Medium,
+    Low,
+}
+
+impl Certainty {
+    /// The highest confidence an entry of this certainty may reach: a medium or low entry is
+    /// never presented as sure, however much evidence points at it.
+    pub fn cap(self) -> f64 {
+        match self {
+            Certainty::High => 0.97,
+            Certainty::Medium => 0.8,
+            Certainty::Low => 0.6,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Pattern {
+    #[serde(serialize_with = "regex_source")]
+    pub regex: Regex,
+    pub weight: f64,
+}
+
+fn regex_source<S: Serializer>(re: &Regex, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(re.as_str())
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Condition {
+    pub when: When,
+    pub source: String,
+    pub effect: f64,
+}
+
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    pub text: String,
+    #[serde(default)]
+    pub command: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Reference {
+    pub title: String,
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Answer {
+    pub cause: String,
+    pub steps: Vec<Step>,
+    pub confirm: Option<String>,
+    pub checks: Vec<String>,
+}
+
+/// One validated knowledge-base entry.
+#[derive(Debug, Clone, Serialize)]
+pub struct Entry {
+    pub id: String,
+    pub title: String,
+    pub topics: Vec<String>,
+    pub tags: Vec<String>,
+    pub certainty: Certainty,
+    pub releases: Option<String>,
+    pub unprompted: bool,
+    pub triage: bool,
+    pub message_ids: Vec<String>,
+    pub error_codes: Vec<u32>,
+    pub nt_status: Vec<String>,
+    pub phrases: Vec<String>,
+    pub patterns: Vec<Pattern>,
+    pub conditions: Vec<Condition>,
+    pub answer: Answer,
+    pub references: Vec<Reference>,
+    #[serde(skip)]
+    pub file: PathBuf,
+}
+
+/// IBM i message ids: a 3-letter prefix naming the component, then 4 hex digits
+/// (CPF9801, CPFA0A9, CPDB053, SQL0204, CPE3401).
+pub fn is_message_id(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 7
+        && b[..3].iter().all(u8::is_ascii_uppercase)
+        && b[3..].iter().all(|c| c.is_ascii_digit() || (b'A'..=b'F').contains(c))
+        && b[3..].iter().any(u8::is_ascii_digit)
+}

@@ -1,0 +1,277 @@
+//! The knowledge base compiled for matching. Every lookup structure is built once per load so
+//! that diagnosing a text costs one pass per kind of evidence, whatever the number of entries:
+//! hash maps for ids and codes, one Aho-Corasick automaton for every phrase, one `RegexSet`
+//! for every pattern, and a deletion index for typo-tolerant terms.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use regex::{RegexSet, RegexSetBuilder};
+
+use super::Entry;
+
+/// Terms shorter than this are not indexed for words or typos: too many false friends.
+const MIN_TERM: usize = 4;
+
+#[derive(Debug)]
+pub struct Kb {
+    pub entries: Vec<Arc<Entry>>,
+    by_id: HashMap<String, usize>,
+    by_message: HashMap<String, Vec<usize>>,
+    by_code: HashMap<u32, Vec<usize>>,
+    by_status: HashMap<String, Vec<usize>>,
+    phrases: Option<AhoCorasick>,
+    /// Phrase automaton pattern index -> entries that list the phrase.
+    phrase_owners: Vec<Vec<usize>>,
+    patterns: Option<RegexSet>,
+    /// RegexSet index -> (entry, pattern index within the entry).
+    pattern_owners: Vec<(usize, usize)>,
+    /// Term -> entries whose title, tags, phrases or ids contain it, and its inverse document
+    /// frequency.
+    terms: HashMap<String, (Vec<usize>, f64)>,
+    /// Typo index: every term with one or two characters deleted -> the terms it came from.
+    deletions: HashMap<String, Vec<String>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("cannot compile the knowledge base: {0}")]
+pub struct CompileError(String);
+
+impl Kb {
+    pub fn build(entries: Vec<Entry>) -> Result<Kb, CompileError> {
+        let entries: Vec<Arc<Entry>> = entries.into_iter().map(Arc::new).collect();
+        let mut by_id = HashMap::new();
+        let mut by_message: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut by_code: HashMap<u32, Vec<usize>> = HashMap::new();
+        let mut by_status: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut phrase_ix: HashMap<String, usize> = HashMap::new();
+        let mut phrase_list: Vec<String> = Vec::new();
+        let mut phrase_owners: Vec<Vec<usize>> = Vec::new();
+        let mut regexes = Vec::new();
+        let mut pattern_owners = Vec::new();
+        let mut docs: Vec<HashSet<String>> = Vec::with_capacity(entries.len());
+        for (i, e) in entries.iter().enumerate() {
+            by_id.insert(e.id.clone(), i);
+            for m in &e.message_ids {
+                by_message.entry(m.clone()).or_default().push(i);
+            }
+            for c in &e.error_codes {
+                by_code.entry(*c).or_default().push(i);
+            }
+            for s in &e.nt_status {
+                by_status.entry(s.clone()).or_default().push(i);
+            }
+            for p in &e.phrases {
+                let ix = *phrase_ix.entry(p.clone()).or_insert_with(|| {
+                    phrase_list.push(p.clone());
+                    phrase_owners.push(Vec::new());
+                    phrase_list.len() - 1
+                });
+                phrase_owners[ix].push(i);
+            }
+            for (j, p) in e.patterns.iter().enumerate() {
+                regexes.push(p.regex.as_str().to_string());
+                pattern_owners.push((i, j));
+            }
+            let mut doc = HashSet::new();
+            for text in std::iter::once(&e.title).chain(&e.tags).chain(&e.phrases).chain(&e.message_ids).chain(&e.nt_status) {
+                doc.extend(terms_of(text));
+            }
+            docs.push(doc);
+        }
+        let phrases = if phrase_list.is_empty() {
+            None
+        } else {
+            Some(
+                AhoCorasickBuilder::new()
+                    .ascii_case_insensitive(true)
+                    .match_kind(MatchKind::Standard)
+                    .build(&phrase_list)
+                    .map_err(|e| CompileError(e.to_string()))?,
+            )
+        };
+        let patterns = if regexes.is_empty() {
+            None
+        } else {
+            Some(
+                RegexSetBuilder::new(&regexes)
+                    .size_limit(256 << 20)
+                    .dfa_size_limit(64 << 20)
+                    .build()
+                    .map_err(|e| CompileError(e.to_string()))?,
+            )
+        };
+        let n = entries.len().max(1) as f64;
+        let mut postings: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, doc) in docs.into_iter().enumerate() {
+            for t in doc {
+                postings.entry(t).or_default().push(i);
+            }
+        }
+        let mut deletions: HashMap<String, Vec<String>> = HashMap::new();
+        let terms = postings
+            .into_iter()
+            .map(|(t, owners)| {
+                for d in deletion_variants(&t) {
+                    deletions.entry(d).or_default().push(t.clone());
+                }
+                let df = owners.len() as f64;
+                let idf = ((n - df + 0.5) / (df + 0.5) + 1.0).ln();
+                (t, (owners, idf))
+            })
+            .collect();
+        Ok(Kb {
+            entries,
+            by_id,
+            by_message,
+            by_code,
+            by_status,
+            phrases,
+            phrase_owners,
+            patterns,
+            pattern_owners,
+            terms,
+            deletions,
+        })
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Arc<Entry>> {
+        self.by_id.get(id).map(|&i| &self.entries[i])
+    }
+
+    pub fn index_of(&self, id: &str) -> Option<usize> {
+        self.by_id.get(id).copied()
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn with_message(&self, id: &str) -> &[usize] {
+        self.by_message.get(id).map_or(&[], Vec::as_slice)
+    }
+
+    pub fn knows_message(&self, id: &str) -> bool {
+        self.by_message.contains_key(id)
+    }
+
+    pub fn with_code(&self, code: u32) -> &[usize] {
+        self.by_code.get(&code).map_or(&[], Vec::as_slice)
+    }
+
+    pub fn with_status(&self, status: &str) -> &[usize] {
+        self.by_status.get(status).map_or(&[], Vec::as_slice)
+    }
+
+    /// Every (entry, phrase) pair whose phrase occurs in `text`, each pair once.
+    pub fn phrase_hits(&self, text: &str) -> Vec<(usize, String)> {
+        let Some(ac) = &self.phrases else { return Vec::new() };
+        let mut seen = HashSet::new();
+        let mut hits = Vec::new();
+        for m in ac.find_overlapping_iter(text) {
+            let ix = m.pattern().as_usize();
+            if !seen.insert(ix) {
+                continue;
+            }
+            let phrase = &text[m.start()..m.end()];
+            if !at_word_bounds(text, m.start(), m.end()) {
+                continue;
+            }
+            for &owner in &self.phrase_owners[ix] {
+                hits.push((owner, phrase.to_lowercase()));
+            }
+        }
+        hits
+    }
+
+    /// Every (entry, pattern index) whose regex matches somewhere in `text`.
+    pub fn pattern_hits(&self, text: &str) -> Vec<(usize, usize)> {
+        let Some(set) = &self.patterns else { return Vec::new() };
+        set.matches(text).into_iter().map(|i| self.pattern_owners[i]).collect()
+    }
+
+    /// The indexed term for `token`: itself when indexed, else the closest indexed term within
+    /// one edit (two for long words), e.g. "qpwdlevel" -> "qpwdlvl", "cpdb53" -> "cpdb053".
+    pub fn term_for(&self, token: &str) -> Option<(&str, bool)> {
+        if let Some((key, _)) = self.terms.get_key_value(token) {
+            return Some((key.as_str(), false));
+        }
+        let len = token.chars().count();
+        if len < 5 {
+            return None;
+        }
+        let limit = if len >= 8 { 2 } else { 1 };
+        let mut best: Option<(&str, usize)> = None;
+        let mut consider = |candidate: &str| {
+            if let Some((key, _)) = self.terms.get_key_value(candidate) {
+                let d = strsim::damerau_levenshtein(token, key);
+                if d <= limit && best.is_none_or(|(_, bd)| d < bd) {
+                    best = Some((key.as_str(), d));
+                }
+            }
+        };
+        if let Some(origins) = self.deletions.get(token) {
+            origins.iter().for_each(|o| consider(o));
+        }
+        for d in deletion_variants(token) {
+            consider(&d);
+            if let Some(origins) = self.deletions.get(&d) {
+                origins.iter().for_each(|o| consider(o));
+            }
+        }
+        best.map(|(t, _)| (t, true))
+    }
+
+    pub fn term_postings(&self, term: &str) -> Option<(&[usize], f64)> {
+        self.terms.get(term).map(|(owners, idf)| (owners.as_slice(), *idf))
+    }
+}
+
+/// Lower-cased alphanumeric words of at least [`MIN_TERM`] characters, minus words too common
+/// in support chat to tell problems apart.
+pub fn terms_of(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| !c.is_alphanumeric() && c != '_')
+        .filter(|w| w.chars().count() >= MIN_TERM)
+        .map(str::to_lowercase)
+        .filter(|w| !STOP.contains(&w.as_str()))
+}
+
+const STOP: &[&str] = &[
+    "with", "from", "that", "this", "have", "when", "after", "does", "what", "there", "they", "then", "than", "your",
+    "into", "only", "also", "ibm", "error", "fails", "failed", "works", "work", "server", "file", "files", "user",
+];
+
+fn deletion_variants(term: &str) -> Vec<String> {
+    let chars: Vec<char> = term.chars().collect();
+    if chars.len() < 5 || chars.len() > 24 {
+        return Vec::new();
+    }
+    let mut out = Vec::with_capacity(chars.len() * 2);
+    for i in 0..chars.len() {
+        let one: String = chars.iter().enumerate().filter(|&(k, _)| k != i).map(|(_, c)| *c).collect();
+        if chars.len() >= 8 {
+            for j in i + 1..chars.len() {
+                out.push(chars.iter().enumerate().filter(|&(k, _)| k != i && k != j).map(|(_, c)| *c).collect());
+            }
+        }
+        out.push(one);
+    }
+    out
+}
+
+/// Phrases must start and end on word boundaries so "ipl" does not fire inside "multiple".
+fn at_word_bounds(text: &str, start: usize, end: usize) -> bool {
+    let before = text[..start].chars().next_back();
+    let after = text[end..].chars().next();
+    let first = text[start..end].chars().next();
+    let last = text[start..end].chars().next_back();
+    let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric());
+    // CJK text has no spaces between words: a boundary check would reject every phrase.
+    let cjk = |c: Option<char>| c.is_some_and(|c| !c.is_ascii() && !c.is_alphabetic() || c > '\u{2E80}');
+    (!word(before) || !word(first) || cjk(first)) && (!word(after) || !word(last) || cjk(last))
+}

@@ -1,0 +1,434 @@
+//! Reads and validates `kb/*.toml`. Every problem is reported as `file:line: what is wrong`;
+//! one broken file never hides the problems of the others.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::condition::When;
+use super::{Answer, Certainty, Condition, Entry, Pattern, Reference, Step, is_message_id, topics};
+
+/// Files larger than this are not knowledge-base entries; refusing them keeps a stray dump in
+/// `kb/` from stalling start-up.
+const MAX_FILE_BYTES: u64 = 256 * 1024;
+/// Keeps one pathological pattern from making the whole KB slow to compile or match.
+const MAX_REGEX_SIZE: usize = 1 << 20;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub file: PathBuf,
+    pub line: usize,
+    pub severity: Severity,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        write!(f, "{}:{}: {kind}: {}", self.file.display(), self.line, self.message)
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct LoadReport {
+    pub entries: Vec<Entry>,
+    pub problems: Vec<Problem>,
+    pub files: usize,
+}
+
+impl LoadReport {
+    pub fn errors(&self) -> impl Iterator<Item = &Problem> {
+        self.problems.iter().filter(|p| p.severity == Severity::Error)
+    }
+
+    pub fn has_errors(&self) -> bool {
+        self.errors().next().is_some()
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEntry {
+    id: Spanned<String>,
+    title: Spanned<String>,
+    topics: Spanned<Vec<Spanned<String>>>,
+    #[serde(default)]
+    tags: Vec<String>,
+    certainty: Spanned<String>,
+    #[serde(default)]
+    releases: Option<String>,
+    #[serde(default = "yes")]
+    unprompted: bool,
+    #[serde(default)]
+    triage: bool,
+    #[serde(rename = "match", default)]
+    matching: Option<Spanned<RawMatch>>,
+    answer: Spanned<RawAnswer>,
+    #[serde(default)]
+    references: Vec<Spanned<Reference>>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawMatch {
+    #[serde(default)]
+    message_ids: Vec<Spanned<String>>,
+    #[serde(default)]
+    error_codes: Vec<Spanned<i64>>,
+    #[serde(default)]
+    nt_status: Vec<Spanned<String>>,
+    #[serde(default)]
+    phrases: Vec<Spanned<String>>,
+    #[serde(default)]
+    patterns: Vec<Spanned<RawPattern>>,
+    #[serde(default)]
+    conditions: Vec<Spanned<RawCondition>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPattern {
+    regex: String,
+    #[serde(default)]
+    weight: Option<f64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCondition {
+    when: String,
+    effect: f64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAnswer {
+    cause: String,
+    steps: Vec<Step>,
+    #[serde(default)]
+    confirm: Option<String>,
+    #[serde(default)]
+    checks: Vec<String>,
+}
+
+const DEFAULT_PATTERN_WEIGHT: f64 = 0.3;
+
+/// Loads every `*.toml` in `dir` (not recursive; `README.md` and other files are ignored).
+pub fn load_dir(dir: &Path) -> LoadReport {
+    let mut report = LoadReport::default();
+    let mut paths: Vec<PathBuf> = match std::fs::read_dir(dir) {
+        Ok(rd) => rd
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+            .collect(),
+        Err(e) => {
+            report.problems.push(Problem {
+                file: dir.to_path_buf(),
+                line: 0,
+                severity: Severity::Error,
+                message: format!("cannot read the knowledge-base directory: {e}"),
+            });
+            return report;
+        }
+    };
+    paths.sort();
+    report.files = paths.len();
+    if paths.is_empty() {
+        report.problems.push(Problem {
+            file: dir.to_path_buf(),
+            line: 0,
+            severity: Severity::Error,
+            message: "no *.toml entries in the knowledge-base directory".into(),
+        });
+    }
+    let mut seen: HashMap<String, (PathBuf, usize)> = HashMap::new();
+    for path in paths {
+        let text = match read_bounded(&path) {
+            Ok(t) => t,
+            Err(message) => {
+                report.problems.push(Problem { file: path, line: 0, severity: Severity::Error, message });
+                continue;
+            }
+        };
+        let mut file = FileCheck { path: &path, text: &text, problems: Vec::new() };
+        if let Some(entry) = file.entry() {
+            let line = file.line_of_key("id");
+            match seen.get(&entry.id) {
+                Some((other, other_line)) => file.error(
+                    line,
+                    format!("duplicate id {:?}: also defined at {}:{other_line}", entry.id, other.display()),
+                ),
+                None => {
+                    seen.insert(entry.id.clone(), (path.clone(), line));
+                    report.entries.push(entry);
+                }
+            }
+        }
+        report.problems.append(&mut file.problems);
+    }
+    if !report.has_errors() {
+        cross_checks(&mut report);
+    }
+    report
+}
+
+fn read_bounded(path: &Path) -> Result<String, String> {
+    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read: {e}"))?;
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(format!("file is {} bytes; an entry may be at most {MAX_FILE_BYTES}", meta.len()));
+    }
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
+    String::from_utf8(bytes).map_err(|e| format!("not valid UTF-8 (byte {})", e.utf8_error().valid_up_to()))
+}
+
+struct FileCheck<'a> {
+    path: &'a Path,
+    text: &'a str,
+    problems: Vec<Problem>,
+}
+
+impl FileCheck<'_> {
+    fn line_at(&self, offset: usize) -> usize {
+        let offset = offset.min(self.text.len());
+        self.text.as_bytes()[..offset].iter().filter(|&&b| b == b'\n').count() + 1
+    }
+
+    fn line_of_key(&self, key: &str) -> usize {
+        self.text
+            .lines()
+            .position(|l| l.trim_start().starts_with(key) && l.contains('='))
+            .map_or(1, |i| i + 1)
+    }
+
+    fn error(&mut self, line: usize, message: String) {
+        self.problems.push(Problem { file: self.path.to_path_buf(), line, severity: Severity::Error, message });
+    }
+
+    fn error_at<T>(&mut self, spanned: &Spanned<T>, message: String) {
+        let line = self.line_at(spanned.span().start);
+        self.error(line, message);
+    }
+
+    fn entry(&mut self) -> Option<Entry> {
+        let raw: RawEntry = match toml::from_str(self.text) {
+            Ok(raw) => raw,
+            Err(e) => {
+                let line = e.span().map_or(1, |s| self.line_at(s.start));
+                let message = e.message().trim().replace('\n', " ");
+                self.error(line, message);
+                return None;
+            }
+        };
+        let before = self.problems.len();
+
+        let id = raw.id.get_ref().clone();
+        let stem = self.path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+        if id.is_empty() || !id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+            self.error_at(&raw.id, format!("id {id:?} must be lower-case kebab-case (a-z, 0-9, -)"));
+        } else if id != stem {
+            self.error_at(&raw.id, format!("id {id:?} must equal the file name ({stem}.toml)"));
+        }
+        if raw.title.get_ref().trim().is_empty() {
+            self.error_at(&raw.title, "title is empty".into());
+        }
+        if raw.topics.get_ref().is_empty() {
+            self.error_at(&raw.topics, "topics is empty: name at least one topic from kb-topics.md".into());
+        }
+        for t in raw.topics.get_ref() {
+            if !topics::is_known(t.get_ref()) {
+                self.error_at(t, format!("unknown topic {:?} (see shared/kb-topics.md)", t.get_ref()));
+            }
+        }
+        let certainty = match raw.certainty.get_ref().as_str() {
+            "high" => Certainty::High,
+            "medium" => Certainty::Medium,
+            "low" => Certainty::Low,
+            other => {
+                self.error_at(&raw.certainty, format!("certainty {other:?} must be high, medium or low"));
+                Certainty::Low
+            }
+        };
+
+        let (match_line, m) = match raw.matching {
+            Some(m) => (self.line_at(m.span().start), m.into_inner()),
+            None => (1, RawMatch::default()),
+        };
+        let mut message_ids = Vec::new();
+        for mid in &m.message_ids {
+            let v = mid.get_ref().trim();
+            if is_message_id(v) {
+                message_ids.push(v.to_string());
+            } else {
+                self.error_at(mid, format!("{v:?} is not a message id: 3 upper-case letters and 4 hex digits, e.g. CPDB053"));
+            }
+        }
+        let mut error_codes = Vec::new();
+        for code in &m.error_codes {
+            match u32::try_from(*code.get_ref()) {
+                Ok(c) => error_codes.push(c),
+                Err(_) => self.error_at(code, format!("error code {} must be a positive number", code.get_ref())),
+            }
+        }
+        let mut nt_status = Vec::new();
+        for s in &m.nt_status {
+            let v = s.get_ref().trim();
+            if v.starts_with("STATUS_") && v.chars().all(|c| c.is_ascii_uppercase() || c == '_' || c.is_ascii_digit()) {
+                nt_status.push(v.to_string());
+            } else {
+                self.error_at(s, format!("{v:?} is not an NT status name like STATUS_LOGON_FAILURE"));
+            }
+        }
+        let mut phrases = Vec::new();
+        for p in &m.phrases {
+            let v = p.get_ref().trim();
+            if v.chars().count() < 3 {
+                self.error_at(p, format!("phrase {v:?} is too short to mean anything (3 characters at least)"));
+            } else {
+                phrases.push(v.to_lowercase());
+            }
+        }
+        let mut patterns = Vec::new();
+        for p in &m.patterns {
+            let raw_p = p.get_ref();
+            let weight = raw_p.weight.unwrap_or(DEFAULT_PATTERN_WEIGHT);
+            if !(-1.0..=1.0).contains(&weight) {
+                self.error_at(p, format!("pattern weight {weight} must be within -1..1"));
+            }
+            match regex::RegexBuilder::new(&raw_p.regex).size_limit(MAX_REGEX_SIZE).build() {
+                Ok(regex) if regex.is_match("") => {
+                    self.error_at(p, format!("pattern {:?} matches empty text, so it would match everything", raw_p.regex))
+                }
+                Ok(regex) => patterns.push(Pattern { regex, weight }),
+                Err(e) => {
+                    let detail = e.to_string().lines().last().unwrap_or_default().trim().to_string();
+                    self.error_at(p, format!("invalid regex {:?}: {detail}", raw_p.regex));
+                }
+            }
+        }
+        let mut conditions = Vec::new();
+        for c in &m.conditions {
+            let rc = c.get_ref();
+            if !(-1.0..=1.0).contains(&rc.effect) {
+                self.error_at(c, format!("condition effect {} must be within -1..1", rc.effect));
+            }
+            match When::parse(&rc.when) {
+                Ok(when) => conditions.push(Condition { when, source: rc.when.clone(), effect: rc.effect }),
+                Err(e) => self.error_at(c, e),
+            }
+        }
+        if message_ids.is_empty() && error_codes.is_empty() && nt_status.is_empty() && phrases.is_empty() && patterns.is_empty()
+            && m.message_ids.is_empty() && m.patterns.is_empty() && m.phrases.is_empty()
+        {
+            self.error(match_line, "[match] has nothing to match: give message_ids, error_codes, nt_status, phrases or patterns".into());
+        }
+
+        let answer_line = self.line_at(raw.answer.span().start);
+        let a = raw.answer.into_inner();
+        if a.cause.trim().is_empty() {
+            self.error(answer_line, "answer.cause is empty".into());
+        }
+        if a.steps.is_empty() {
+            self.error(answer_line, "answer.steps is empty: give at least one step".into());
+        }
+        if a.steps.iter().any(|s| s.text.trim().is_empty()) {
+            self.error(answer_line, "a step has an empty text".into());
+        }
+        if raw.references.is_empty() {
+            self.error(self.line_of_key("title"), "no [[references]]: every entry cites at least one source".into());
+        }
+        let mut references = Vec::new();
+        for r in raw.references {
+            let line = self.line_at(r.span().start);
+            let r = r.into_inner();
+            if r.url.is_none() && r.id.is_none() {
+                self.error(line, format!("reference {:?} needs a url or an id", r.title));
+            }
+            if let Some(url) = &r.url
+                && !(url.starts_with("https://") || url.starts_with("http://"))
+            {
+                self.error(line, format!("reference url {url:?} is not an http(s) URL"));
+            }
+            references.push(r);
+        }
+
+        if self.problems.len() > before {
+            return None;
+        }
+        Some(Entry {
+            id,
+            title: raw.title.into_inner().trim().to_string(),
+            topics: raw.topics.into_inner().into_iter().map(Spanned::into_inner).collect(),
+            tags: raw.tags,
+            certainty,
+            releases: raw.releases,
+            unprompted: raw.unprompted,
+            triage: raw.triage,
+            message_ids,
+            error_codes,
+            nt_status,
+            phrases,
+            patterns,
+            conditions,
+            answer: Answer { cause: a.cause.trim().to_string(), steps: a.steps, confirm: a.confirm, checks: a.checks },
+            references,
+            file: self.path.to_path_buf(),
+        })
+    }
+}
+
+/// Problems that only show across entries: patterns two entries share with equal weight
+/// (neither can win on them) and topics nobody covers.
+fn cross_checks(report: &mut LoadReport) {
+    let mut by_pattern: HashMap<(String, u64), &Entry> = HashMap::new();
+    let mut warnings = Vec::new();
+    for e in &report.entries {
+        for p in &e.patterns {
+            let key = (p.regex.as_str().to_string(), p.weight.to_bits());
+            if let Some(other) = by_pattern.get(&key) {
+                warnings.push(Problem {
+                    file: e.file.clone(),
+                    line: 1,
+                    severity: Severity::Warning,
+                    message: format!(
+                        "pattern {:?} (weight {}) is also in entry {:?}: the two entries claim the same text with equal weight",
+                        p.regex.as_str(),
+                        p.weight,
+                        other.id
+                    ),
+                });
+            } else {
+                by_pattern.insert(key, e);
+            }
+        }
+    }
+    let covered: HashSet<&str> = report.entries.iter().flat_map(|e| e.topics.iter().map(String::as_str)).collect();
+    let dir = report.entries.first().and_then(|e| e.file.parent()).map(Path::to_path_buf).unwrap_or_default();
+    for t in topics::TOPICS {
+        if !covered.contains(t) {
+            warnings.push(Problem {
+                file: dir.clone(),
+                line: 0,
+                severity: Severity::Warning,
+                message: format!("topic {t:?} has no entry"),
+            });
+        }
+    }
+    report.problems.extend(warnings);
+}
