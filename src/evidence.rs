@@ -4,7 +4,7 @@
 //! Extraction knows IBM i, not the knowledge base: it runs the same whatever the KB holds,
 //! and every pass is linear in the text.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
 use std::sync::LazyLock;
 
 use regex::{Regex, RegexSet};
@@ -442,6 +442,8 @@ fn is_about_qntc(text: &str, facts: &[Fact]) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashSet;
+
     use super::*;
 
     fn ev(text: &str) -> Evidence {

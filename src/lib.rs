@@ -6,6 +6,7 @@
 //! ([`discord`]) and the command line sit on top and are the only parts that know a platform.
 
 pub mod cases;
+pub mod cli;
 pub mod config;
 pub mod db;
 pub mod diagnose;

@@ -1,0 +1,49 @@
+//! `qntcbot analyze [FILE|-] [--json]`
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use super::{Context, EXIT_NOTHING, EXIT_USAGE, read_input};
+
+#[derive(Debug, clap::Args)]
+pub struct AnalyzeArgs {
+    /// The text to diagnose; `-` or nothing reads standard input.
+    pub input: Option<PathBuf>,
+    /// Print `{"reply": bool, "matches": [...]}` instead of readable text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub async fn run(args: &AnalyzeArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+    let raw = match read_input(args.input.as_deref()) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("qntcbot: {e}");
+            return Ok(ExitCode::from(EXIT_USAGE));
+        }
+    };
+    let engine = ctx.engine().await?;
+    let diagnosis = match engine.diagnose_bytes(&raw) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("qntcbot: {e}");
+            return Ok(ExitCode::from(EXIT_USAGE));
+        }
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&diagnosis)?);
+    } else {
+        let answer = engine.answer(&diagnosis);
+        print!("{}", answer.to_text());
+        println!(
+            "\n({})",
+            if diagnosis.reply {
+                "In a watched channel the bot would answer this."
+            } else {
+                "In a watched channel the bot would stay quiet: not sure enough, or not about QNTC."
+            }
+        );
+    }
+    engine.db().close().await;
+    Ok(if diagnosis.matches.is_empty() { ExitCode::from(EXIT_NOTHING) } else { ExitCode::SUCCESS })
+}

@@ -1,0 +1,74 @@
+//! `qntcbot kb check [DIR]` and `qntcbot kb list [--json]`
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use serde::Serialize;
+
+use super::Context;
+use crate::kb::{Severity, load_dir};
+
+#[derive(Debug, clap::Subcommand)]
+pub enum KbCmd {
+    /// Validate every entry; prints `file:line: problem` and exits 1 on any error.
+    Check {
+        /// Directory to check (default: the configured KB directory).
+        dir: Option<PathBuf>,
+    },
+    /// List the entries.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Serialize)]
+struct Listed<'a> {
+    id: &'a str,
+    title: &'a str,
+    topics: &'a [String],
+}
+
+pub async fn run(cmd: &KbCmd, ctx: &Context) -> anyhow::Result<ExitCode> {
+    match cmd {
+        KbCmd::Check { dir } => {
+            let dir = dir.clone().unwrap_or_else(|| ctx.config.kb_dir());
+            let report = load_dir(&dir);
+            for p in &report.problems {
+                println!("{p}");
+            }
+            let errors = report.errors().count();
+            let warnings = report.problems.iter().filter(|p| p.severity == Severity::Warning).count();
+            eprintln!(
+                "{}: {} file(s), {} valid entr{}, {errors} error(s), {warnings} warning(s)",
+                dir.display(),
+                report.files,
+                report.entries.len(),
+                if report.entries.len() == 1 { "y" } else { "ies" }
+            );
+            Ok(if errors > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+        }
+        KbCmd::List { json } => {
+            let dir = ctx.config.kb_dir();
+            let report = load_dir(&dir);
+            if report.has_errors() {
+                for p in report.errors() {
+                    eprintln!("{p}");
+                }
+                anyhow::bail!("the knowledge base in {} is invalid; run `qntcbot kb check`", dir.display());
+            }
+            let mut entries = report.entries;
+            entries.sort_by(|a, b| a.id.cmp(&b.id));
+            if *json {
+                let listed: Vec<Listed> = entries.iter().map(|e| Listed { id: &e.id, title: &e.title, topics: &e.topics }).collect();
+                println!("{}", serde_json::to_string_pretty(&listed)?);
+            } else {
+                let width = entries.iter().map(|e| e.id.len()).max().unwrap_or(0);
+                for e in &entries {
+                    println!("{:width$}  {}  [{}]", e.id, e.title, e.topics.join(", "));
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
