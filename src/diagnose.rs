@@ -175,19 +175,13 @@ pub fn diagnose(kb: &Kb, evidence: Evidence, text: &str, priors: &Priors, settin
     }
     apply_priors(kb, &evidence, priors, &mut scores);
 
-    let mut ranked: Vec<(usize, f64, Score)> = scores
-        .into_iter()
-        .map(|(i, s)| {
-            let c = s.total.clamp(0.0, kb.entries[i].certainty.cap());
-            (i, c, s)
-        })
-        .filter(|(_, c, _)| *c > 0.0)
-        .collect();
+    let mut ranked: Vec<(usize, Score)> = scores.into_iter().filter(|(_, s)| s.total > 0.0).collect();
     sort(kb, &mut ranked);
     triage(kb, &mut ranked, settings);
 
     let matches: Vec<Match> = ranked
         .into_iter()
+        .map(|(i, s)| (i, confidence(s.total, kb.entries[i].certainty.cap()), s))
         .filter(|(_, c, _)| *c >= settings.min_confidence)
         .take(settings.max_matches)
         .map(|(i, c, mut s)| {
@@ -222,8 +216,15 @@ fn is_qntc_family(id: &str, qntc_context: bool) -> bool {
     id.starts_with("CPDB05") || (qntc_context && id.starts_with("CPFA0"))
 }
 
-fn sort(kb: &Kb, ranked: &mut [(usize, f64, Score)]) {
-    ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| kb.entries[a.0].id.cmp(&kb.entries[b.0].id)));
+/// Maps a score (a sum of evidence weights) to a confidence in 0..1. The curve saturates, so
+/// piling on evidence never reaches certainty, and the ranking uses the raw score: two entries
+/// that both reach the cap are still ordered by how much evidence each has.
+pub fn confidence(score: f64, cap: f64) -> f64 {
+    (1.0 - (-1.5 * score.max(0.0)).exp()).min(cap)
+}
+
+fn sort(kb: &Kb, ranked: &mut [(usize, Score)]) {
+    ranked.sort_by(|a, b| b.1.total.total_cmp(&a.1.total).then_with(|| kb.entries[a.0].id.cmp(&kb.entries[b.0].id)));
 }
 
 /// Words in common with an entry's title, tags, phrases and ids, weighted by rarity, plus
@@ -331,28 +332,28 @@ fn apply_priors(kb: &Kb, ev: &Evidence, priors: &Priors, scores: &mut HashMap<us
 
 /// Puts the triage entry of a shared message id first when the context does not separate the
 /// specific entries for that id, and behind the winner when it does.
-fn triage(kb: &Kb, ranked: &mut Vec<(usize, f64, Score)>, settings: &Settings) {
-    let Some(best_specific) = ranked.iter().position(|(i, _, _)| !kb.entries[*i].triage) else { return };
-    let best_ids = ranked[best_specific].2.ids.clone();
-    let Some(t) = ranked.iter().position(|(i, _, s)| kb.entries[*i].triage && s.ids.iter().any(|id| best_ids.contains(id))) else {
-        return;
-    };
-    let best = ranked[best_specific].1;
+fn triage(kb: &Kb, ranked: &mut Vec<(usize, Score)>, settings: &Settings) {
+    let Some(best_specific) = ranked.iter().position(|(i, _)| !kb.entries[*i].triage) else { return };
+    let best_ids = ranked[best_specific].1.ids.clone();
+    let shares = |s: &Score| s.ids.iter().any(|id| best_ids.contains(id));
+    let Some(t) = ranked.iter().position(|(i, s)| kb.entries[*i].triage && shares(s)) else { return };
+    let best = ranked[best_specific].1.total;
     let runner_up = ranked
         .iter()
         .enumerate()
-        .filter(|(k, (i, _, s))| *k != best_specific && !kb.entries[*i].triage && s.ids.iter().any(|id| best_ids.contains(id)))
-        .map(|(_, (_, c, _))| *c)
-        .fold(None, |acc: Option<f64>, c| Some(acc.map_or(c, |a| a.max(c))));
+        .filter(|(k, (i, s))| *k != best_specific && !kb.entries[*i].triage && shares(s))
+        .map(|(_, (_, s))| s.total)
+        .reduce(f64::max);
     let undecided = runner_up.is_some_and(|r| best - r < settings.triage_margin);
-    let cap = kb.entries[ranked[t].0].certainty.cap();
     if undecided {
-        ranked[t].1 = ranked[t].1.max(best).min(cap);
-        ranked[t].2.reasons.push((0.0, "the context does not single out one cause: check them in order".into()));
+        let item = &mut ranked[t].1;
+        item.total = item.total.max(best) + 1e-9;
+        item.reasons.push((0.0, "the context does not single out one cause: check them in order".into()));
         let item = ranked.remove(t);
         ranked.insert(0, item);
-    } else if ranked[t].1 >= best {
-        ranked[t].1 = (best - 0.05).max(0.0);
+    } else if ranked[t].1.total >= best {
+        // The context decided: the checklist is a fallback, not the answer.
+        ranked[t].1.total = (best - 0.1).max(0.0);
         sort(kb, ranked);
     }
 }
