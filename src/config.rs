@@ -24,7 +24,12 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Config {
-        Config { db: None, kb_dir: None, diagnose: diagnose::Settings::default(), log: None }
+        Config {
+            db: None,
+            kb_dir: None,
+            diagnose: diagnose::Settings::default(),
+            log: None,
+        }
     }
 }
 
@@ -51,7 +56,11 @@ impl Config {
             None => fig = fig.merge(Toml::file(DEFAULT_FILE)),
         }
         // QNTCBOT_DB and QNTCBOT_KB are also read by clap as flag values; the rest are settings.
-        Ok(fig.merge(Env::prefixed("QNTCBOT_").split("__").ignore(&["db", "kb", "config", "discord_token"])))
+        Ok(fig.merge(
+            Env::prefixed("QNTCBOT_")
+                .split("__")
+                .ignore(&["db", "kb", "config", "discord_token"]),
+        ))
     }
 
     pub fn kb_dir(&self) -> PathBuf {
@@ -59,7 +68,11 @@ impl Config {
             return d.clone();
         }
         let local = PathBuf::from("kb");
-        if local.is_dir() { local } else { PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("kb") }
+        if local.is_dir() {
+            local
+        } else {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("kb")
+        }
     }
 
     pub fn db_path(&self) -> PathBuf {

@@ -18,7 +18,10 @@ pub enum DbError {
     #[error("cannot open the database {path}: {source}")]
     Open { path: PathBuf, source: sqlx::Error },
     #[error("cannot apply the database migrations to {path}: {source}")]
-    Migrate { path: PathBuf, source: sqlx::migrate::MigrateError },
+    Migrate {
+        path: PathBuf,
+        source: sqlx::migrate::MigrateError,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -36,11 +39,17 @@ impl Db {
     /// Opens (creating if needed) the database file and applies pending migrations.
     pub async fn open(path: &Path) -> Result<Db, DbError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| DbError::CreateDir { path: dir.to_path_buf(), source })?;
+            std::fs::create_dir_all(dir).map_err(|source| DbError::CreateDir {
+                path: dir.to_path_buf(),
+                source,
+            })?;
         }
         let url = format!("sqlite://{}", path.display());
         let options = SqliteConnectOptions::from_str(&url)
-            .map_err(|source| DbError::Open { path: path.to_path_buf(), source })?
+            .map_err(|source| DbError::Open {
+                path: path.to_path_buf(),
+                source,
+            })?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             // NORMAL is durable across process crashes in WAL mode; only an OS crash or power
@@ -52,12 +61,18 @@ impl Db {
             .max_connections(4)
             .connect_with(options)
             .await
-            .map_err(|source| DbError::Open { path: path.to_path_buf(), source })?;
-        MIGRATOR
-            .run(&pool)
-            .await
-            .map_err(|source| DbError::Migrate { path: path.to_path_buf(), source })?;
-        Ok(Db { pool, path: path.to_path_buf() })
+            .map_err(|source| DbError::Open {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        MIGRATOR.run(&pool).await.map_err(|source| DbError::Migrate {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Ok(Db {
+            pool,
+            path: path.to_path_buf(),
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -78,7 +93,11 @@ pub fn default_path() -> PathBuf {
     let base = std::env::var_os("XDG_DATA_HOME")
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").filter(|v| !v.is_empty()).map(|h| PathBuf::from(h).join(".local/share")));
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .filter(|v| !v.is_empty())
+                .map(|h| PathBuf::from(h).join(".local/share"))
+        });
     match base {
         Some(dir) => dir.join("qntcbot").join("qntcbot.db"),
         None => PathBuf::from("qntcbot.db"),

@@ -91,7 +91,12 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Settings {
-        Settings { reply_threshold: 0.5, min_confidence: 0.2, max_matches: 5, triage_margin: 0.1 }
+        Settings {
+            reply_threshold: 0.5,
+            min_confidence: 0.2,
+            max_matches: 5,
+            triage_margin: 0.1,
+        }
     }
 }
 
@@ -138,19 +143,32 @@ pub fn diagnose(kb: &Kb, evidence: Evidence, text: &str, priors: &Priors, settin
     for f in evidence.of(FactKind::ErrorCode) {
         for &i in kb.with_code(f.value.parse().unwrap_or(u32::MAX)) {
             let note = f.note.as_deref().map(|n| format!(" = {n}")).unwrap_or_default();
-            scores.entry(i).or_default().add(weight::ERROR_CODE * f.weight, format!("error code {}{note}", f.value));
+            scores
+                .entry(i)
+                .or_default()
+                .add(weight::ERROR_CODE * f.weight, format!("error code {}{note}", f.value));
         }
     }
     for f in evidence.of(FactKind::NtStatus) {
         for &i in kb.with_status(&f.value) {
-            scores.entry(i).or_default().add(weight::NT_STATUS * f.weight, format!("{} — {}", f.value, at_line(&evidence, f)));
+            scores.entry(i).or_default().add(
+                weight::NT_STATUS * f.weight,
+                format!("{} — {}", f.value, at_line(&evidence, f)),
+            );
         }
     }
     for (i, j) in kb.pattern_hits(text) {
         let p = &kb.entries[i].patterns[j];
-        let shown = p.regex.find(text).map(|m| m.as_str().trim().chars().take(80).collect::<String>()).unwrap_or_default();
+        let shown = p
+            .regex
+            .find(text)
+            .map(|m| m.as_str().trim().chars().take(80).collect::<String>())
+            .unwrap_or_default();
         let verb = if p.weight < 0.0 { "argues against" } else { "matches" };
-        scores.entry(i).or_default().add(p.weight, format!("“{shown}” {verb} a known pattern"));
+        scores
+            .entry(i)
+            .or_default()
+            .add(p.weight, format!("“{shown}” {verb} a known pattern"));
     }
     let lower = text.to_lowercase();
     for (i, phrase) in kb.phrase_hits(&lower) {
@@ -188,7 +206,12 @@ pub fn diagnose(kb: &Kb, evidence: Evidence, text: &str, priors: &Priors, settin
             let e = &kb.entries[i];
             s.reasons.sort_by(|a, b| b.0.abs().total_cmp(&a.0.abs()));
             let mut seen = HashSet::new();
-            let evidence = s.reasons.into_iter().map(|(_, r)| r).filter(|r| seen.insert(r.clone())).collect();
+            let evidence = s
+                .reasons
+                .into_iter()
+                .map(|(_, r)| r)
+                .filter(|r| seen.insert(r.clone()))
+                .collect();
             Match {
                 id: e.id.clone(),
                 title: e.title.clone(),
@@ -206,8 +229,15 @@ pub fn diagnose(kb: &Kb, evidence: Evidence, text: &str, priors: &Priors, settin
         .map(|f| f.value.clone())
         .collect::<Vec<_>>();
     let reply = evidence.qntc_context
-        && matches.first().is_some_and(|m| m.confidence >= settings.reply_threshold && m.entry.unprompted);
-    Diagnosis { reply, matches, evidence, unknown_ids }
+        && matches
+            .first()
+            .is_some_and(|m| m.confidence >= settings.reply_threshold && m.entry.unprompted);
+    Diagnosis {
+        reply,
+        matches,
+        evidence,
+        unknown_ids,
+    }
 }
 
 /// Message ids the bot should own up to not knowing rather than stay silent about: the QNTC
@@ -224,7 +254,11 @@ pub fn confidence(score: f64, cap: f64) -> f64 {
 }
 
 fn sort(kb: &Kb, ranked: &mut [(usize, Score)]) {
-    ranked.sort_by(|a, b| b.1.total.total_cmp(&a.1.total).then_with(|| kb.entries[a.0].id.cmp(&kb.entries[b.0].id)));
+    ranked.sort_by(|a, b| {
+        b.1.total
+            .total_cmp(&a.1.total)
+            .then_with(|| kb.entries[a.0].id.cmp(&kb.entries[b.0].id))
+    });
 }
 
 /// Words in common with an entry's title, tags, phrases and ids, weighted by rarity, plus
@@ -235,11 +269,18 @@ fn words(kb: &Kb, evidence: &Evidence, text: &str, scores: &mut HashMap<usize, S
     const MAX_TERMS: usize = 4000;
     let mut seen = HashSet::new();
     let tokens = terms_of(text).filter(|t| seen.insert(t.clone())).take(MAX_TERMS);
-    let exact_ids: HashSet<String> = evidence.of(FactKind::MessageId).map(|f| f.value.to_ascii_lowercase()).collect();
+    let exact_ids: HashSet<String> = evidence
+        .of(FactKind::MessageId)
+        .map(|f| f.value.to_ascii_lowercase())
+        .collect();
     let mut per_entry: HashMap<usize, (f64, Vec<String>)> = HashMap::new();
     for token in tokens {
-        let Some((term, fuzzy)) = kb.term_for(&token) else { continue };
-        let Some((owners, idf)) = kb.term_postings(term) else { continue };
+        let Some((term, fuzzy)) = kb.term_for(&token) else {
+            continue;
+        };
+        let Some((owners, idf)) = kb.term_postings(term) else {
+            continue;
+        };
         let upper = term.to_ascii_uppercase();
         if exact_ids.contains(term) {
             // Already counted, at full weight, as a message id.
@@ -259,7 +300,11 @@ fn words(kb: &Kb, evidence: &Evidence, text: &str, scores: &mut HashMap<usize, S
         for &i in owners {
             let slot = per_entry.entry(i).or_default();
             slot.0 += idf;
-            slot.1.push(if fuzzy { format!("{token}≈{term}") } else { term.to_string() });
+            slot.1.push(if fuzzy {
+                format!("{token}≈{term}")
+            } else {
+                term.to_string()
+            });
         }
     }
     for (i, (sum, terms)) in per_entry {
@@ -273,7 +318,11 @@ fn words(kb: &Kb, evidence: &Evidence, text: &str, scores: &mut HashMap<usize, S
 /// Why a condition holds, as a phrase for the evidence list; `None` when it does not.
 fn holds(when: &When, ev: &Evidence) -> Option<String> {
     let line_of = |kind: FactKind, value: &str| ev.find(kind, value).map(|f| f.line);
-    let at = |line: Option<usize>| line.filter(|_| ev.line_count() > 1).map(|l| format!(" (line {l})")).unwrap_or_default();
+    let at = |line: Option<usize>| {
+        line.filter(|_| ev.line_count() > 1)
+            .map(|l| format!(" (line {l})"))
+            .unwrap_or_default()
+    };
     match when {
         When::Release { cmp, release } => ev
             .releases()
@@ -286,14 +335,27 @@ fn holds(when: &When, ev: &Evidence) -> Option<String> {
                 None => format!("{label}{}", at(Some(f.line))),
             }
         }),
-        When::Qpwdlvl { cmp, level } => ev.qpwdlvl().filter(|l| cmp.holds(*l, *level)).map(|l| format!("QPWDLVL {l}")),
-        When::Message { id } => ev.has(FactKind::MessageId, id).then(|| format!("{id} as well{}", at(line_of(FactKind::MessageId, id)))),
-        When::ErrorCode { code } => ev.has(FactKind::ErrorCode, &code.to_string()).then(|| format!("error code {code}")),
-        When::Command { name } => ev.find(FactKind::Command, name).map(|f| format!("{name}{}", at(Some(f.line)))),
+        When::Qpwdlvl { cmp, level } => ev
+            .qpwdlvl()
+            .filter(|l| cmp.holds(*l, *level))
+            .map(|l| format!("QPWDLVL {l}")),
+        When::Message { id } => ev
+            .has(FactKind::MessageId, id)
+            .then(|| format!("{id} as well{}", at(line_of(FactKind::MessageId, id)))),
+        When::ErrorCode { code } => ev
+            .has(FactKind::ErrorCode, &code.to_string())
+            .then(|| format!("error code {code}")),
+        When::Command { name } => ev
+            .find(FactKind::Command, name)
+            .map(|f| format!("{name}{}", at(Some(f.line)))),
         When::Path { kind: PathKind::Qntc } => ev.of(FactKind::QntcPath).next().map(|f| format!("path {}", f.value)),
-        When::Path { kind: PathKind::Other } => {
-            (ev.of(FactKind::QntcPath).next().is_none()).then(|| ev.of(FactKind::OtherPath).next().map(|f| format!("path {} is not under /QNTC", f.value))).flatten()
-        }
+        When::Path { kind: PathKind::Other } => (ev.of(FactKind::QntcPath).next().is_none())
+            .then(|| {
+                ev.of(FactKind::OtherPath)
+                    .next()
+                    .map(|f| format!("path {} is not under /QNTC", f.value))
+            })
+            .flatten(),
     }
 }
 
@@ -315,16 +377,32 @@ fn apply_priors(kb: &Kb, ev: &Evidence, priors: &Priors, scores: &mut HashMap<us
         }
         let mut parts = Vec::new();
         if st.fixed > 0 {
-            parts.push(format!("fixed {} earlier case{} like this", st.fixed, if st.fixed == 1 { "" } else { "s" }));
+            parts.push(format!(
+                "fixed {} earlier case{} like this",
+                st.fixed,
+                if st.fixed == 1 { "" } else { "s" }
+            ));
         }
         if st.wrong > 0 {
-            parts.push(format!("judged wrong in {} earlier case{}", st.wrong, if st.wrong == 1 { "" } else { "s" }));
+            parts.push(format!(
+                "judged wrong in {} earlier case{}",
+                st.wrong,
+                if st.wrong == 1 { "" } else { "s" }
+            ));
         }
         if st.helpful > 0 {
-            parts.push(format!("{} helpful vote{}", st.helpful, if st.helpful == 1 { "" } else { "s" }));
+            parts.push(format!(
+                "{} helpful vote{}",
+                st.helpful,
+                if st.helpful == 1 { "" } else { "s" }
+            ));
         }
         if parts.is_empty() {
-            parts.push(format!("{} unhelpful vote{}", st.unhelpful, if st.unhelpful == 1 { "" } else { "s" }));
+            parts.push(format!(
+                "{} unhelpful vote{}",
+                st.unhelpful,
+                if st.unhelpful == 1 { "" } else { "s" }
+            ));
         }
         s.add(nudge, parts.join(", "));
     }
@@ -333,10 +411,14 @@ fn apply_priors(kb: &Kb, ev: &Evidence, priors: &Priors, scores: &mut HashMap<us
 /// Puts the triage entry of a shared message id first when the context does not separate the
 /// specific entries for that id, and behind the winner when it does.
 fn triage(kb: &Kb, ranked: &mut Vec<(usize, Score)>, settings: &Settings) {
-    let Some(best_specific) = ranked.iter().position(|(i, _)| !kb.entries[*i].triage) else { return };
+    let Some(best_specific) = ranked.iter().position(|(i, _)| !kb.entries[*i].triage) else {
+        return;
+    };
     let best_ids = ranked[best_specific].1.ids.clone();
     let shares = |s: &Score| s.ids.iter().any(|id| best_ids.contains(id));
-    let Some(t) = ranked.iter().position(|(i, s)| kb.entries[*i].triage && shares(s)) else { return };
+    let Some(t) = ranked.iter().position(|(i, s)| kb.entries[*i].triage && shares(s)) else {
+        return;
+    };
     let best = ranked[best_specific].1.total;
     let runner_up = ranked
         .iter()
@@ -348,7 +430,10 @@ fn triage(kb: &Kb, ranked: &mut Vec<(usize, Score)>, settings: &Settings) {
     if undecided {
         let item = &mut ranked[t].1;
         item.total = item.total.max(best) + 1e-9;
-        item.reasons.push((0.0, "the context does not single out one cause: check them in order".into()));
+        item.reasons.push((
+            0.0,
+            "the context does not single out one cause: check them in order".into(),
+        ));
         let item = ranked.remove(t);
         ranked.insert(0, item);
     } else if ranked[t].1.total >= best {

@@ -41,7 +41,11 @@ pub struct KbSummary {
 impl std::fmt::Display for KbSummary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let s = &self.sync;
-        write!(f, "{} entries ({} added, {} updated, {} removed", self.entries, s.added, s.updated, s.removed)?;
+        write!(
+            f,
+            "{} entries ({} added, {} updated, {} removed",
+            self.entries, s.added, s.updated, s.removed
+        )?;
         if !self.warnings.is_empty() {
             write!(f, "; {} warning(s)", self.warnings.len())?;
         }
@@ -53,7 +57,11 @@ fn read_kb(dir: &Path) -> Result<(Kb, Vec<String>), KbLoadError> {
     let report = kb::load_dir(dir);
     if report.has_errors() {
         let errors: Vec<String> = report.errors().map(ToString::to_string).collect();
-        return Err(KbLoadError::Invalid { dir: dir.to_path_buf(), count: errors.len(), list: errors.join("\n") });
+        return Err(KbLoadError::Invalid {
+            dir: dir.to_path_buf(),
+            count: errors.len(),
+            list: errors.join("\n"),
+        });
     }
     let warnings = report.problems.iter().map(ToString::to_string).collect();
     Ok((Kb::build(report.entries)?, warnings))
@@ -75,7 +83,13 @@ impl Engine {
         let db = Db::open(db_path).await?;
         let kb = Arc::new(kb);
         let stats = db.sync_kb(&kb.entries).await.map_err(KbLoadError::Store)?;
-        tracing::info!(entries = kb.len(), added = stats.added, updated = stats.updated, removed = stats.removed, "knowledge base loaded");
+        tracing::info!(
+            entries = kb.len(),
+            added = stats.added,
+            updated = stats.updated,
+            removed = stats.removed,
+            "knowledge base loaded"
+        );
         let engine = Engine {
             db,
             kb_dir: kb_dir.to_path_buf(),
@@ -122,7 +136,11 @@ impl Engine {
         let entries = kb.len();
         *self.kb.write().unwrap_or_else(|p| p.into_inner()) = kb;
         tracing::info!(entries, "knowledge base reloaded");
-        Ok(KbSummary { entries, warnings, sync })
+        Ok(KbSummary {
+            entries,
+            warnings,
+            sync,
+        })
     }
 
     /// Diagnoses a chat message or pasted log. Empty text gives an empty diagnosis.
@@ -140,7 +158,13 @@ impl Engine {
     pub fn diagnose_bytes(&self, raw: &[u8]) -> Result<Diagnosis, InputError> {
         let text = input::normalize(raw)?.text;
         let ev = evidence::extract(&text);
-        Ok(diagnose::diagnose(&self.kb(), ev, &text, &self.priors(), &self.settings))
+        Ok(diagnose::diagnose(
+            &self.kb(),
+            ev,
+            &text,
+            &self.priors(),
+            &self.settings,
+        ))
     }
 
     pub fn answer(&self, d: &Diagnosis) -> Answer {
@@ -171,7 +195,12 @@ impl Engine {
         }
         if let Some(e) = errno::lookup(q) {
             for &i in kb.with_code(e.number) {
-                push(i, 0.8, format!("error code {} ({})", e.number, e.names.join("/")), &mut hits);
+                push(
+                    i,
+                    0.8,
+                    format!("error code {} ({})", e.number, e.names.join("/")),
+                    &mut hits,
+                );
             }
         }
         if hits.is_empty() {
@@ -180,7 +209,12 @@ impl Engine {
             let d = self.diagnose(q);
             for m in &d.matches {
                 if let Some(i) = kb.index_of(&m.id) {
-                    push(i, m.confidence, m.evidence.first().cloned().unwrap_or_default(), &mut hits);
+                    push(
+                        i,
+                        m.confidence,
+                        m.evidence.first().cloned().unwrap_or_default(),
+                        &mut hits,
+                    );
                 }
             }
             match self.db.search_kb(q, limit).await {
@@ -198,7 +232,11 @@ impl Engine {
             .take(limit)
             .map(|(i, score, why)| {
                 let e = &kb.entries[i];
-                Answer { headline: e.title.clone(), findings: vec![Finding::from_entry(e, score, vec![why])], note: None }
+                Answer {
+                    headline: e.title.clone(),
+                    findings: vec![Finding::from_entry(e, score, vec![why])],
+                    note: None,
+                }
             })
             .collect()
     }
@@ -211,7 +249,11 @@ impl Engine {
         let mut ranked: Vec<(u8, &str, String)> = Vec::new();
         for e in &kb.entries {
             let ids = e.message_ids.join(" ");
-            let label = if ids.is_empty() { e.title.clone() } else { format!("{ids} — {}", e.title) };
+            let label = if ids.is_empty() {
+                e.title.clone()
+            } else {
+                format!("{ids} — {}", e.title)
+            };
             let hay_ids = format!("{} {}", e.id, ids.to_lowercase());
             let rank = if p.is_empty() {
                 3
@@ -229,7 +271,11 @@ impl Engine {
             ranked.push((rank, e.id.as_str(), label));
         }
         ranked.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)));
-        ranked.into_iter().take(limit).map(|(_, id, label)| (id.to_string(), truncate(&label, 100))).collect()
+        ranked
+            .into_iter()
+            .take(limit)
+            .map(|(_, id, label)| (id.to_string(), truncate(&label, 100)))
+            .collect()
     }
 
     /// Explains an error code or message id: 3401, CPE3401, EACCES, CPFA0AD, CPDB054.
@@ -239,11 +285,21 @@ impl Engine {
         let upper = q.to_ascii_uppercase();
         let is_errno_id = upper.starts_with("CPE") && errno::lookup(&upper).is_some();
         if let Some(e) = errno::lookup(q).filter(|_| !kb::is_message_id(&upper) || is_errno_id) {
-            let mut headline = format!("{} = {}: {} (message {})", e.number, e.names.join(" / "), e.meaning, e.message_id());
+            let mut headline = format!(
+                "{} = {}: {} (message {})",
+                e.number,
+                e.names.join(" / "),
+                e.meaning,
+                e.message_id()
+            );
             if e.number == 3420 {
                 headline.push_str(". If this came from IBM technote ibm16217393 about CPDB053, the code meant is 3401 (EACCES, CPE3401)");
             }
-            let findings = kb.with_code(e.number).iter().map(|&i| Finding::from_entry(&kb.entries[i], 0.8, vec![format!("lists error code {}", e.number)])).collect();
+            let findings = kb
+                .with_code(e.number)
+                .iter()
+                .map(|&i| Finding::from_entry(&kb.entries[i], 0.8, vec![format!("lists error code {}", e.number)]))
+                .collect();
             let mut note = e.qntc.map(str::to_string);
             let extra = format!(
                 "On your system: DSPMSGD RANGE({}) MSGF(QSYS/QCPFMSG) shows the full text.",
@@ -253,23 +309,42 @@ impl Engine {
                 Some(n) => format!("With QNTC: {n}\n{extra}"),
                 None => extra,
             });
-            return Some(Answer { headline, findings, note });
+            return Some(Answer {
+                headline,
+                findings,
+                note,
+            });
         }
         if kb::is_message_id(&upper) {
             let ids: Vec<usize> = kb.with_message(&upper).to_vec();
             if ids.is_empty() {
                 let note = unknown_ids_note(&[upper.clone()]);
-                return Some(Answer { headline: format!("{upper} is not in the knowledge base"), findings: Vec::new(), note });
+                return Some(Answer {
+                    headline: format!("{upper} is not in the knowledge base"),
+                    findings: Vec::new(),
+                    note,
+                });
             }
             let mut ids = ids;
             ids.sort_by_key(|&i| (!kb.entries[i].triage, kb.entries[i].id.clone()));
-            let findings = ids.iter().map(|&i| Finding::from_entry(&kb.entries[i], 0.8, vec![format!("explains {upper}")])).collect();
-            return Some(Answer { headline: format!("{upper}: {} known cause(s)", ids.len()), findings, note: None });
+            let findings = ids
+                .iter()
+                .map(|&i| Finding::from_entry(&kb.entries[i], 0.8, vec![format!("explains {upper}")]))
+                .collect();
+            return Some(Answer {
+                headline: format!("{upper}: {} known cause(s)", ids.len()),
+                findings,
+                note: None,
+            });
         }
         if q.eq_ignore_ascii_case("5") {
             return Some(Answer {
                 headline: "5 = SMB access denied (ERRDOS/ERRnoaccess, STATUS_ACCESS_DENIED)".into(),
-                findings: kb.with_code(5).iter().map(|&i| Finding::from_entry(&kb.entries[i], 0.8, vec!["lists error code 5".into()])).collect(),
+                findings: kb
+                    .with_code(5)
+                    .iter()
+                    .map(|&i| Finding::from_entry(&kb.entries[i], 0.8, vec!["lists error code 5".into()]))
+                    .collect(),
                 note: Some("In CPDB053 an error code of 5 is the Windows server refusing the logon, like 3401.".into()),
             });
         }
@@ -278,10 +353,18 @@ impl Engine {
 
     /// Message ids and codes known to the KB; used by adapters to spot "is this a lookup?".
     pub fn known_ids(&self) -> HashSet<String> {
-        self.kb().entries.iter().flat_map(|e| e.message_ids.iter().cloned()).collect()
+        self.kb()
+            .entries
+            .iter()
+            .flat_map(|e| e.message_ids.iter().cloned())
+            .collect()
     }
 }
 
 fn truncate(s: &str, max: usize) -> String {
-    if s.chars().count() <= max { s.to_string() } else { format!("{}…", s.chars().take(max - 1).collect::<String>()) }
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        format!("{}…", s.chars().take(max - 1).collect::<String>())
+    }
 }

@@ -92,7 +92,11 @@ impl Evidence {
         if l.is_empty() {
             return None;
         }
-        Some(if l.chars().count() > 100 { format!("{}…", l.chars().take(99).collect::<String>()) } else { l.to_string() })
+        Some(if l.chars().count() > 100 {
+            format!("{}…", l.chars().take(99).collect::<String>())
+        } else {
+            l.to_string()
+        })
     }
 
     pub fn line_count(&self) -> usize {
@@ -114,7 +118,12 @@ pub fn extract(text: &str) -> Evidence {
     qpwdlvl(text, &lines, &mut facts);
     circumstances(text, &lines, &log, &mut facts);
     let qntc_context = is_about_qntc(text, &facts);
-    Evidence { facts, log, qntc_context, lines: text.lines().map(str::to_string).collect() }
+    Evidence {
+        facts,
+        log,
+        qntc_context,
+        lines: text.lines().map(str::to_string).collect(),
+    }
 }
 
 struct LineIndex {
@@ -165,7 +174,10 @@ fn message_ids(text: &str, lines: &LineIndex, log: &ParsedLog, facts: &mut Vec<F
     let mut explained_by_logon_failure = false;
     for m in &log.messages {
         let Some(id) = &m.id else { continue };
-        let mut weight: f64 = match (m.severity, m.msg_type.as_deref().map(str::to_ascii_lowercase).as_deref()) {
+        let mut weight: f64 = match (
+            m.severity,
+            m.msg_type.as_deref().map(str::to_ascii_lowercase).as_deref(),
+        ) {
             (Some(s), _) if s < 30 => 0.5,
             (_, Some("information" | "informational" | "completion")) => 0.5,
             _ => 1.0,
@@ -182,7 +194,16 @@ fn message_ids(text: &str, lines: &LineIndex, log: &ParsedLog, facts: &mut Vec<F
             Some(IdSource::RecognisedByText) => Some("recognised by its message text".to_string()),
             _ => None,
         };
-        push_unique(facts, Fact { kind: FactKind::MessageId, value: id.clone(), line: m.lines.0, weight, note });
+        push_unique(
+            facts,
+            Fact {
+                kind: FactKind::MessageId,
+                value: id.clone(),
+                line: m.lines.0,
+                weight,
+                note,
+            },
+        );
     }
     for c in MESSAGE_ID.captures_iter(text) {
         let Some(m) = c.get(1) else { continue };
@@ -190,12 +211,23 @@ fn message_ids(text: &str, lines: &LineIndex, log: &ParsedLog, facts: &mut Vec<F
         if !is_ibm_message_id(&id) || facts.iter().any(|f| f.kind == FactKind::MessageId && f.value == id) {
             continue;
         }
-        push_unique(facts, Fact { kind: FactKind::MessageId, value: id, line: lines.line(m.start()), weight: 1.0, note: None });
+        push_unique(
+            facts,
+            Fact {
+                kind: FactKind::MessageId,
+                value: id,
+                line: lines.line(m.start()),
+                weight: 1.0,
+                note: None,
+            },
+        );
     }
 }
 
 static ERROR_CODE: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"(?i)(?:error\s+code|fehlercode|codice\s+(?:di\s+)?errore|c[oó]digo\s+(?:de\s+)?error|エラー\s*コード|return\s+code|reason\s+code|errno|\brc)\s*(?:was|is|war|era|fue|は|of)?\s*[=:]?\s*(\d{1,5})\b")
+    re(
+        r"(?i)(?:error\s+code|fehlercode|codice\s+(?:di\s+)?errore|c[oó]digo\s+(?:de\s+)?error|エラー\s*コード|return\s+code|reason\s+code|errno|\brc)\s*(?:was|is|war|era|fue|は|of)?\s*[=:]?\s*(\d{1,5})\b",
+    )
 });
 static CPE_ID: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)\bcpe(\d{4})\b"));
 static ERRNO_NAME: LazyLock<Regex> = LazyLock::new(|| re(r"\b(E[A-Z0-9]{3,12})\b"));
@@ -211,7 +243,16 @@ fn errno_note(code: u32) -> Option<String> {
 fn error_codes(text: &str, lines: &LineIndex, log: &ParsedLog, facts: &mut Vec<Fact>) {
     let mut add = |code: u32, line: usize, weight: f64| {
         let note = errno_note(code);
-        push_unique(facts, Fact { kind: FactKind::ErrorCode, value: code.to_string(), line, weight, note });
+        push_unique(
+            facts,
+            Fact {
+                kind: FactKind::ErrorCode,
+                value: code.to_string(),
+                line,
+                weight,
+                note,
+            },
+        );
     };
     for m in &log.messages {
         if let Some(code) = m.error_code.as_deref().and_then(|c| c.trim().parse::<u32>().ok()) {
@@ -256,7 +297,16 @@ fn nt_status(text: &str, lines: &LineIndex, facts: &mut Vec<Fact>) {
     for c in NT_STATUS.captures_iter(text) {
         if let Some(m) = c.get(1) {
             let value = m.as_str().to_ascii_uppercase();
-            push_unique(facts, Fact { kind: FactKind::NtStatus, value, line: lines.line(m.start()), weight: 1.0, note: None });
+            push_unique(
+                facts,
+                Fact {
+                    kind: FactKind::NtStatus,
+                    value,
+                    line: lines.line(m.start()),
+                    weight: 1.0,
+                    note: None,
+                },
+            );
         }
     }
 }
@@ -267,10 +317,24 @@ static RELEASE_DOTTED: LazyLock<Regex> = LazyLock::new(|| re(r"(?:^|[^\d.])([5-7
 fn releases(text: &str, lines: &LineIndex, log: &ParsedLog, facts: &mut Vec<Fact>) {
     let mut add = |v: &str, r: &str, line: usize| {
         if let Some(rel) = parse_release(&format!("{v}.{r}")) {
-            push_unique(facts, Fact { kind: FactKind::Release, value: rel.to_string(), line, weight: 1.0, note: None });
+            push_unique(
+                facts,
+                Fact {
+                    kind: FactKind::Release,
+                    value: rel.to_string(),
+                    line,
+                    weight: 1.0,
+                    note: None,
+                },
+            );
         }
     };
-    if let Some(rel) = log.job.as_ref().and_then(|j| j.release.as_deref()).and_then(parse_release) {
+    if let Some(rel) = log
+        .job
+        .as_ref()
+        .and_then(|j| j.release.as_deref())
+        .and_then(parse_release)
+    {
         add(&rel.0.to_string(), &rel.1.to_string(), 1);
     }
     for c in RELEASE_VRM.captures_iter(text) {
@@ -288,11 +352,58 @@ fn releases(text: &str, lines: &LineIndex, log: &ParsedLog, facts: &mut Vec<Fact
 /// CL commands that matter for QNTC triage. Short ones are only taken in upper case: "sav",
 /// "cpy" or "md" in lower-case prose are not commands.
 const COMMANDS: &[&str] = &[
-    "WRKLNK", "DSPLNK", "CPYTOSTMF", "CPYFRMSTMF", "CPYTOIMPF", "CPYFRMIMPF", "CRTDIR", "MKDIR", "CHGATR", "CHGOWN",
-    "CHGAUT", "WRKAUT", "DSPAUT", "CHGPGP", "SBMJOB", "ADDJOBSCDE", "WRKJOBSCDE", "ADDLNK", "RMVLNK", "STRJRN", "CHKIN",
-    "CHKOUT", "ADDENVVAR", "WRKENVVAR", "CHGENVVAR", "CHGSYSVAL", "DSPSYSVAL", "WRKSYSVAL", "CHGPWD", "RCLSTG",
-    "PWRDWNSYS", "STRTCPSVR", "ENDTCPSVR", "DSPJOBLOG", "SAVSECDTA", "DSPAUTUSR", "DSPSECA", "QZLSMAINT", "RMVDIR",
-    "RNM", "SAV", "RST", "CPY", "MOV", "DEL", "MD", "LN", "QSH", "STRQSH", "CHGNETA", "CRTUSRPRF", "CHGUSRPRF",
+    "WRKLNK",
+    "DSPLNK",
+    "CPYTOSTMF",
+    "CPYFRMSTMF",
+    "CPYTOIMPF",
+    "CPYFRMIMPF",
+    "CRTDIR",
+    "MKDIR",
+    "CHGATR",
+    "CHGOWN",
+    "CHGAUT",
+    "WRKAUT",
+    "DSPAUT",
+    "CHGPGP",
+    "SBMJOB",
+    "ADDJOBSCDE",
+    "WRKJOBSCDE",
+    "ADDLNK",
+    "RMVLNK",
+    "STRJRN",
+    "CHKIN",
+    "CHKOUT",
+    "ADDENVVAR",
+    "WRKENVVAR",
+    "CHGENVVAR",
+    "CHGSYSVAL",
+    "DSPSYSVAL",
+    "WRKSYSVAL",
+    "CHGPWD",
+    "RCLSTG",
+    "PWRDWNSYS",
+    "STRTCPSVR",
+    "ENDTCPSVR",
+    "DSPJOBLOG",
+    "SAVSECDTA",
+    "DSPAUTUSR",
+    "DSPSECA",
+    "QZLSMAINT",
+    "RMVDIR",
+    "RNM",
+    "SAV",
+    "RST",
+    "CPY",
+    "MOV",
+    "DEL",
+    "MD",
+    "LN",
+    "QSH",
+    "STRQSH",
+    "CHGNETA",
+    "CRTUSRPRF",
+    "CHGUSRPRF",
 ];
 static COMMAND_WORDS: LazyLock<Regex> = LazyLock::new(|| re(r"\b([A-Za-z]{2,10})\b"));
 
@@ -300,7 +411,16 @@ fn commands(text: &str, lines: &LineIndex, log: &ParsedLog, facts: &mut Vec<Fact
     for r in &log.requests {
         let cmd = r.command.to_ascii_uppercase();
         if COMMANDS.contains(&cmd.as_str()) {
-            push_unique(facts, Fact { kind: FactKind::Command, value: cmd, line: r.line, weight: 1.0, note: Some("the failing request".into()) });
+            push_unique(
+                facts,
+                Fact {
+                    kind: FactKind::Command,
+                    value: cmd,
+                    line: r.line,
+                    weight: 1.0,
+                    note: Some("the failing request".into()),
+                },
+            );
         }
     }
     for m in COMMAND_WORDS.find_iter(text) {
@@ -309,7 +429,16 @@ fn commands(text: &str, lines: &LineIndex, log: &ParsedLog, facts: &mut Vec<Fact
         if !COMMANDS.contains(&upper.as_str()) || (upper.len() <= 4 && w != upper) {
             continue;
         }
-        push_unique(facts, Fact { kind: FactKind::Command, value: upper, line: lines.line(m.start()), weight: 1.0, note: None });
+        push_unique(
+            facts,
+            Fact {
+                kind: FactKind::Command,
+                value: upper,
+                line: lines.line(m.start()),
+                weight: 1.0,
+                note: None,
+            },
+        );
     }
 }
 
@@ -331,7 +460,16 @@ fn paths(text: &str, lines: &LineIndex, facts: &mut Vec<Fact>) {
             notes.push(format!("path of {} characters", path.chars().count()));
         }
         let note = (!notes.is_empty()).then(|| notes.join(", "));
-        push_unique(facts, Fact { kind: FactKind::QntcPath, value: path.to_string(), line: lines.line(m.start()), weight: 1.0, note });
+        push_unique(
+            facts,
+            Fact {
+                kind: FactKind::QntcPath,
+                value: path.to_string(),
+                line: lines.line(m.start()),
+                weight: 1.0,
+                note,
+            },
+        );
     }
     for c in OTHER_PATH.captures_iter(text) {
         let Some(m) = c.get(1) else { continue };
@@ -340,12 +478,23 @@ fn paths(text: &str, lines: &LineIndex, facts: &mut Vec<Fact>) {
         if first == "qntc" || !path[1..].contains('/') && !matches!(first.as_str(), "home" | "tmp" | "qsys.lib") {
             continue;
         }
-        push_unique(facts, Fact { kind: FactKind::OtherPath, value: path.to_string(), line: lines.line(m.start()), weight: 1.0, note: None });
+        push_unique(
+            facts,
+            Fact {
+                kind: FactKind::OtherPath,
+                value: path.to_string(),
+                line: lines.line(m.start()),
+                weight: 1.0,
+                note: None,
+            },
+        );
     }
 }
 
 static QPWDLVL: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"(?i)(?:\bqpwd\w{0,6}|password\s+level|kennwortstufe|livello\s+(?:di\s+)?password|nivel\s+de\s+contraseña|パスワード\s*レベル)[^0-9\n]{0,24}?\b([0-4])\b")
+    re(
+        r"(?i)(?:\bqpwd\w{0,6}|password\s+level|kennwortstufe|livello\s+(?:di\s+)?password|nivel\s+de\s+contraseña|パスワード\s*レベル)[^0-9\n]{0,24}?\b([0-4])\b",
+    )
 });
 
 fn qpwdlvl(text: &str, lines: &LineIndex, facts: &mut Vec<Fact>) {
@@ -353,7 +502,16 @@ fn qpwdlvl(text: &str, lines: &LineIndex, facts: &mut Vec<Fact>) {
     // an IPL, so both are kept as facts and the conditions see either.
     for c in QPWDLVL.captures_iter(text) {
         if let Some(m) = c.get(1) {
-            push_unique(facts, Fact { kind: FactKind::Qpwdlvl, value: m.as_str().to_string(), line: lines.line(m.start()), weight: 1.0, note: None });
+            push_unique(
+                facts,
+                Fact {
+                    kind: FactKind::Qpwdlvl,
+                    value: m.as_str().to_string(),
+                    line: lines.line(m.start()),
+                    weight: 1.0,
+                    note: None,
+                },
+            );
         }
     }
 }
@@ -361,40 +519,110 @@ fn qpwdlvl(text: &str, lines: &LineIndex, facts: &mut Vec<Fact>) {
 /// One regex per circumstance, with the cues admins write in English, German, Italian,
 /// Spanish and Japanese. Order matches [`crate::kb::condition::CIRCUMSTANCES`] where named.
 const CIRCUMSTANCE_CUES: &[(&str, &str)] = &[
-    ("upgrade", r"(?i)\bupgrad|\bmigrat|\bmoved?\s+(?:from|to)\s+(?:v\d|7\.|i\s*7)|\bnew\s+release|\bnach\s+(?:dem|einem)\s+(?:upgrade|release)|releasewechsel|aggiornament|actualizaci[oó]n|\bactualiz|アップグレード|バージョンアップ|移行後"),
-    ("ipl", r"(?i)\bipl\b|\bafter\s+(?:a|the)\s+(?:restart|reboot)\s+of\s+the\s+(?:ibm\s*i|system|as/?400|partition)|\bpwrdwnsys\b|neustart|riavvio|reinicio|再起動"),
+    (
+        "upgrade",
+        r"(?i)\bupgrad|\bmigrat|\bmoved?\s+(?:from|to)\s+(?:v\d|7\.|i\s*7)|\bnew\s+release|\bnach\s+(?:dem|einem)\s+(?:upgrade|release)|releasewechsel|aggiornament|actualizaci[oó]n|\bactualiz|アップグレード|バージョンアップ|移行後",
+    ),
+    (
+        "ipl",
+        r"(?i)\bipl\b|\bafter\s+(?:a|the)\s+(?:restart|reboot)\s+of\s+the\s+(?:ibm\s*i|system|as/?400|partition)|\bpwrdwnsys\b|neustart|riavvio|reinicio|再起動",
+    ),
     ("rclstg", r"(?i)\brclstg\b|reclaim\s+storage"),
-    ("password-change", r"(?i)password\s+(?:was\s+|got\s+|has\s+been\s+)?(?:changed|expired|reset)|changed\s+(?:my|his|her|their|the)\s+(?:windows\s+)?password|\bchgpwd\b|kennwort\s+(?:geändert|abgelaufen)|passwort\s+geändert|password\s+(?:cambiata|scaduta)|cambi(?:o|ó|ado)\s+(?:de\s+)?(?:la\s+)?contraseña|contraseña\s+cambiada|パスワード(?:を)?変更"),
-    ("batch-job", r"(?i)\bsbmjob\b|\bbatch\b|job\s*schedul|\bscheduled\b|\bscheduler\b|\bwrkjobscde\b|\baddjobscde\b|\bqbatch\b|\bnightly\s+job|\bserver\s+job|\bsubmitted\b|\bstapel|\bjob\s+notturn|\btrabajo\s+(?:por\s+lotes|programado)|バッチ|ジョブスケジュール"),
-    ("interactive-works", r"(?i)\binteractive(?:ly)?\b.{0,40}\bwork|\bworks?\b.{0,40}\binteractive|\bfrom\s+(?:my|a)\s+(?:5250\s+)?(?:session|green\s*screen)|\bmanually\s+it\s+works|\binteraktiv|\binterattiv|\binteractiv|対話"),
-    ("smb1-disabled", r"(?i)smb\s*v?1\b.{0,40}\b(?:disabled|turned\s+off|removed|deactivated|deaktiviert|disabilitat|deshabilitad|無効)|(?:disabled|disable|turned\s+off|removed)\s+smb\s*v?1\b|\bsmb1\s+(?:is\s+)?off\b"),
-    ("ntlmv2", r"(?i)\bntlm\s*v2\b|lmcompatibilitylevel|lan\s+manager\s+authentication\s+level|\bntlmv1\b.{0,30}(?:disabled|blocked|refused)|restrict\s+ntlm"),
-    ("mixed-case-password", r"(?i)(?:upper|mixed|lower)[\s-]*case|capital\s+letters?|case[\s-]*sensitiv|gro(?:ß|ss)[\s-]*(?:/|und)?[\s-]*kleinschreibung|gro(?:ß|ss)buchstaben|maiuscol|minuscol|may[uú]scula|min[uú]scula|大文字|小文字"),
-    ("domain-account", r"(?i)\bdomain\s+(?:user|account|admin)|\bad\s+(?:user|account|domain)|active\s+directory|\bdomänen|\bdominio\b|ドメイン"),
-    ("long-domain-name", r"(?i)(?:domain|domäne|dominio|ドメイン)[^\n]{0,60}(?:longer\s+than|more\s+than|over|exceeds?|>\s*|mehr\s+als|länger\s+als|più\s+di|más\s+de)\s*15|15\s*(?:char|zeichen|caratteri|caracteres|文字)"),
-    ("local-account", r"(?i)\blocal\s+(?:windows\s+)?(?:user|account)|\blokale[rs]?\s+(?:benutzer|konto)|\butente\s+locale|\bcuenta\s+local|ローカル\s*(?:ユーザー|アカウント)"),
-    ("server-hardened", r"(?i)(?:windows\s+)?server\s+20(?:12|16|19|22|25)|\bwindows\s+(?:10|11)\b|\bhardened\b|\bhardening\b|security\s+(?:update|baseline|patch)|\bnew\s+(?:file\s*)?server|(?:nas|filer|server)\s+(?:was\s+)?(?:upgraded|replaced|migrated)|\bcis\s+benchmark"),
-    ("nas", r"(?i)\bnas\b|synology|qnap|netapp|isilon|powerscale|truenas|\bfiler\b|buffalo\s+terastation|\bnetgear\b"),
+    (
+        "password-change",
+        r"(?i)password\s+(?:was\s+|got\s+|has\s+been\s+)?(?:changed|expired|reset)|changed\s+(?:my|his|her|their|the)\s+(?:windows\s+)?password|\bchgpwd\b|kennwort\s+(?:geändert|abgelaufen)|passwort\s+geändert|password\s+(?:cambiata|scaduta)|cambi(?:o|ó|ado)\s+(?:de\s+)?(?:la\s+)?contraseña|contraseña\s+cambiada|パスワード(?:を)?変更",
+    ),
+    (
+        "batch-job",
+        r"(?i)\bsbmjob\b|\bbatch\b|job\s*schedul|\bscheduled\b|\bscheduler\b|\bwrkjobscde\b|\baddjobscde\b|\bqbatch\b|\bnightly\s+job|\bserver\s+job|\bsubmitted\b|\bstapel|\bjob\s+notturn|\btrabajo\s+(?:por\s+lotes|programado)|バッチ|ジョブスケジュール",
+    ),
+    (
+        "interactive-works",
+        r"(?i)\binteractive(?:ly)?\b.{0,40}\bwork|\bworks?\b.{0,40}\binteractive|\bfrom\s+(?:my|a)\s+(?:5250\s+)?(?:session|green\s*screen)|\bmanually\s+it\s+works|\binteraktiv|\binterattiv|\binteractiv|対話",
+    ),
+    (
+        "smb1-disabled",
+        r"(?i)smb\s*v?1\b.{0,40}\b(?:disabled|turned\s+off|removed|deactivated|deaktiviert|disabilitat|deshabilitad|無効)|(?:disabled|disable|turned\s+off|removed)\s+smb\s*v?1\b|\bsmb1\s+(?:is\s+)?off\b",
+    ),
+    (
+        "ntlmv2",
+        r"(?i)\bntlm\s*v2\b|lmcompatibilitylevel|lan\s+manager\s+authentication\s+level|\bntlmv1\b.{0,30}(?:disabled|blocked|refused)|restrict\s+ntlm",
+    ),
+    (
+        "mixed-case-password",
+        r"(?i)(?:upper|mixed|lower)[\s-]*case|capital\s+letters?|case[\s-]*sensitiv|gro(?:ß|ss)[\s-]*(?:/|und)?[\s-]*kleinschreibung|gro(?:ß|ss)buchstaben|maiuscol|minuscol|may[uú]scula|min[uú]scula|大文字|小文字",
+    ),
+    (
+        "domain-account",
+        r"(?i)\bdomain\s+(?:user|account|admin)|\bad\s+(?:user|account|domain)|active\s+directory|\bdomänen|\bdominio\b|ドメイン",
+    ),
+    (
+        "long-domain-name",
+        r"(?i)(?:domain|domäne|dominio|ドメイン)[^\n]{0,60}(?:longer\s+than|more\s+than|over|exceeds?|>\s*|mehr\s+als|länger\s+als|più\s+di|más\s+de)\s*15|15\s*(?:char|zeichen|caratteri|caracteres|文字)",
+    ),
+    (
+        "local-account",
+        r"(?i)\blocal\s+(?:windows\s+)?(?:user|account)|\blokale[rs]?\s+(?:benutzer|konto)|\butente\s+locale|\bcuenta\s+local|ローカル\s*(?:ユーザー|アカウント)",
+    ),
+    (
+        "server-hardened",
+        r"(?i)(?:windows\s+)?server\s+20(?:12|16|19|22|25)|\bwindows\s+(?:10|11)\b|\bhardened\b|\bhardening\b|security\s+(?:update|baseline|patch)|\bnew\s+(?:file\s*)?server|(?:nas|filer|server)\s+(?:was\s+)?(?:upgraded|replaced|migrated)|\bcis\s+benchmark",
+    ),
+    (
+        "nas",
+        r"(?i)\bnas\b|synology|qnap|netapp|isilon|powerscale|truenas|\bfiler\b|buffalo\s+terastation|\bnetgear\b",
+    ),
     ("samba", r"(?i)\bsamba\b|\bsmbd\b|smb\.conf"),
-    ("signing", r"(?i)\bsign(?:ing|ed)\b.{0,20}\b(?:smb|required|require)|\bsmb\b.{0,20}\bsign|requiresecuritysignature|status_invalid_signature|signatur"),
-    ("kerberos", r"(?i)\bkerberos\b|\beim\b|single\s+sign[\s-]*on|\bsso\b|\bkrb5?\b|\bkeytab\b|\bkdc\b"),
-    ("exit-program", r"(?i)exit\s+program|exit\s*point|qibm_qpwfs_file_serv|\bwrkregint\b|exitprogramm|programma\s+di\s+uscita|programa\s+de\s+salida|出口プログラム"),
-    ("pc-to-ibmi", r"(?i)(?:map|mapping|mapped|connect(?:ing)?)\s+(?:a\s+|the\s+)?(?:network\s+)?drive\s+to\s+(?:the\s+|our\s+)?(?:ibm\s*i|as/?400|iseries|i5)|(?:pc|pcs|windows\s+(?:10|11|clients?|users?)|clients?|users?)\b.{0,40}\b(?:can(?:no|')t|cannot|unable\s+to|fail\s+to)\s+(?:see|reach|access|map|open|connect\s+to)\b.{0,40}\b(?:ibm\s*i|as/?400|iseries|netserver|ifs)\b|\\\\[A-Za-z0-9_-]+\\(?:qibm|home|root|qdls)|netserver\s+share|file\s+share\s+on\s+the\s+(?:ibm\s*i|as/?400)|laufwerk\s+(?:auf\s+die|zum)\s+(?:ibm\s*i|as/?400)|unità\s+di\s+rete.{0,30}(?:ibm\s*i|as/?400)|unidad\s+de\s+red.{0,30}(?:ibm\s*i|as/?400)"),
-    ("remote-subnet", r"(?i)(?:different|other|another|remote)\s+(?:subnet|network|domain|vlan|site)|\bnot\s+(?:listed|shown|visible)\b|\bdoes\s*n[o']t\s+(?:show|appear)|\bnot\s+(?:in|under)\s+(?:the\s+)?(?:/qntc|qntc)|\bwins\b|anderen\s+subnetz|altra\s+sottorete|otra\s+subred|別のサブネット"),
-    ("slow", r"(?i)\bslow\b|takes?\s+(?:ages|forever|minutes)|\bhangs?\b|\blangsam|\blento\b|\blenta\b|遅い"),
+    (
+        "signing",
+        r"(?i)\bsign(?:ing|ed)\b.{0,20}\b(?:smb|required|require)|\bsmb\b.{0,20}\bsign|requiresecuritysignature|status_invalid_signature|signatur",
+    ),
+    (
+        "kerberos",
+        r"(?i)\bkerberos\b|\beim\b|single\s+sign[\s-]*on|\bsso\b|\bkrb5?\b|\bkeytab\b|\bkdc\b",
+    ),
+    (
+        "exit-program",
+        r"(?i)exit\s+program|exit\s*point|qibm_qpwfs_file_serv|\bwrkregint\b|exitprogramm|programma\s+di\s+uscita|programa\s+de\s+salida|出口プログラム",
+    ),
+    (
+        "pc-to-ibmi",
+        r"(?i)(?:map|mapping|mapped|connect(?:ing)?)\s+(?:a\s+|the\s+)?(?:network\s+)?drive\s+to\s+(?:the\s+|our\s+)?(?:ibm\s*i|as/?400|iseries|i5)|(?:pc|pcs|windows\s+(?:10|11|clients?|users?)|clients?|users?)\b.{0,40}\b(?:can(?:no|')t|cannot|unable\s+to|fail\s+to)\s+(?:see|reach|access|map|open|connect\s+to)\b.{0,40}\b(?:ibm\s*i|as/?400|iseries|netserver|ifs)\b|\\\\[A-Za-z0-9_-]+\\(?:qibm|home|root|qdls)|netserver\s+share|file\s+share\s+on\s+the\s+(?:ibm\s*i|as/?400)|laufwerk\s+(?:auf\s+die|zum)\s+(?:ibm\s*i|as/?400)|unità\s+di\s+rete.{0,30}(?:ibm\s*i|as/?400)|unidad\s+de\s+red.{0,30}(?:ibm\s*i|as/?400)",
+    ),
+    (
+        "remote-subnet",
+        r"(?i)(?:different|other|another|remote)\s+(?:subnet|network|domain|vlan|site)|\bnot\s+(?:listed|shown|visible)\b|\bdoes\s*n[o']t\s+(?:show|appear)|\bnot\s+(?:in|under)\s+(?:the\s+)?(?:/qntc|qntc)|\bwins\b|anderen\s+subnetz|altra\s+sottorete|otra\s+subred|別のサブネット",
+    ),
+    (
+        "slow",
+        r"(?i)\bslow\b|takes?\s+(?:ages|forever|minutes)|\bhangs?\b|\blangsam|\blento\b|\blenta\b|遅い",
+    ),
 ];
 
 static CIRCUMSTANCE_SET: LazyLock<RegexSet> = LazyLock::new(|| {
     RegexSet::new(CIRCUMSTANCE_CUES.iter().map(|(_, r)| *r)).unwrap_or_else(|e| panic!("circumstance cues: {e}"))
 });
-static CIRCUMSTANCE_RES: LazyLock<Vec<Regex>> = LazyLock::new(|| CIRCUMSTANCE_CUES.iter().map(|(_, r)| re(r)).collect());
+static CIRCUMSTANCE_RES: LazyLock<Vec<Regex>> =
+    LazyLock::new(|| CIRCUMSTANCE_CUES.iter().map(|(_, r)| re(r)).collect());
 
-static DOMAIN_NAME: LazyLock<Regex> =
-    LazyLock::new(|| re(r"(?i)\b(?:domain|domäne|dominio|ドメイン)\s*(?:name)?\s*(?:is|=|:|ist|è|es|は)?\s*([A-Za-z0-9][A-Za-z0-9-]{1,62}(?:\.[A-Za-z0-9-]{1,63})*)"));
+static DOMAIN_NAME: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?i)\b(?:domain|domäne|dominio|ドメイン)\s*(?:name)?\s*(?:is|=|:|ist|è|es|は)?\s*([A-Za-z0-9][A-Za-z0-9-]{1,62}(?:\.[A-Za-z0-9-]{1,63})*)",
+    )
+});
 
 fn circumstances(text: &str, lines: &LineIndex, log: &ParsedLog, facts: &mut Vec<Fact>) {
     let mut add = |name: &str, line: usize, note: Option<String>| {
-        push_unique(facts, Fact { kind: FactKind::Circumstance, value: name.to_string(), line, weight: 1.0, note });
+        push_unique(
+            facts,
+            Fact {
+                kind: FactKind::Circumstance,
+                value: name.to_string(),
+                line,
+                weight: 1.0,
+                note,
+            },
+        );
     };
     for i in CIRCUMSTANCE_SET.matches(text).iter() {
         if let Some(m) = CIRCUMSTANCE_RES[i].find(text) {
@@ -413,7 +641,11 @@ fn circumstances(text: &str, lines: &LineIndex, log: &ParsedLog, facts: &mut Vec
         // dots) or first DNS label cannot be entered there.
         let label = name.split('.').next().unwrap_or(name);
         if label.chars().count() > 15 && !name.eq_ignore_ascii_case("controller") {
-            add("long-domain-name", lines.line(m.start()), Some(format!("domain {label} has {} characters", label.chars().count())));
+            add(
+                "long-domain-name",
+                lines.line(m.start()),
+                Some(format!("domain {label} has {} characters", label.chars().count())),
+            );
         }
     }
 }
@@ -421,23 +653,37 @@ fn circumstances(text: &str, lines: &LineIndex, log: &ParsedLog, facts: &mut Vec
 static QNTC_WORD: LazyLock<Regex> =
     LazyLock::new(|| re(r"(?i)\bq(?:ntc|nct|tnc|ntcs)\b|/qntc|\bnetclient\b|qibm_zlc_|qzlc_serverlist|\bqzlcsrv\b"));
 static IBMI: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"(?i)\bibm\s*i\b|\bi\s?[5-7]\.\d\b|\biseries\b|\bas/?400\b|\bi5/?os\b|\bos/?400\b|\bpower\s*i\b|\bv[5-7]r\d|\bsystem\s*i\b|\b5770ss1\b")
+    re(
+        r"(?i)\bibm\s*i\b|\bi\s?[5-7]\.\d\b|\biseries\b|\bas/?400\b|\bi5/?os\b|\bos/?400\b|\bpower\s*i\b|\bv[5-7]r\d|\bsystem\s*i\b|\b5770ss1\b",
+    )
 });
 static SHARE: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"(?i)\b(?:windows|file|network|smb|cifs|samba|nas)\s*(?:share|server|folder|freigabe|condivisione|recurso|共有)|\bsmb\s*v?[1-3]?\b|\bcifs\b|\bsamba\b|\bnas\b|\\\\[A-Za-z0-9_.-]+\\|freigabe|cartella\s+condivisa|carpeta\s+compartida|共有フォルダ")
+    re(
+        r"(?i)\b(?:windows|file|network|smb|cifs|samba|nas)\s*(?:share|server|folder|freigabe|condivisione|recurso|共有)|\bsmb\s*v?[1-3]?\b|\bcifs\b|\bsamba\b|\bnas\b|\\\\[A-Za-z0-9_.-]+\\|freigabe|cartella\s+condivisa|carpeta\s+compartida|共有フォルダ",
+    )
 });
 
 fn is_about_qntc(text: &str, facts: &[Fact]) -> bool {
-    if facts.iter().any(|f| f.kind == FactKind::QntcPath || (f.kind == FactKind::MessageId && f.value == "CPDB053")) {
+    if facts
+        .iter()
+        .any(|f| f.kind == FactKind::QntcPath || (f.kind == FactKind::MessageId && f.value == "CPDB053"))
+    {
         return true;
     }
     if QNTC_WORD.is_match(text) {
         return true;
     }
     let ibmi = IBMI.is_match(text)
-        || facts.iter().any(|f| matches!(f.kind, FactKind::Release | FactKind::Command | FactKind::Qpwdlvl))
-        || facts.iter().any(|f| f.kind == FactKind::MessageId && f.value.starts_with("CP"));
-    ibmi && SHARE.is_match(text) && !facts.iter().any(|f| f.kind == FactKind::Circumstance && f.value == "pc-to-ibmi")
+        || facts
+            .iter()
+            .any(|f| matches!(f.kind, FactKind::Release | FactKind::Command | FactKind::Qpwdlvl))
+        || facts
+            .iter()
+            .any(|f| f.kind == FactKind::MessageId && f.value.starts_with("CP"));
+    ibmi && SHARE.is_match(text)
+        && !facts
+            .iter()
+            .any(|f| f.kind == FactKind::Circumstance && f.value == "pc-to-ibmi")
 }
 
 #[cfg(test)]
@@ -458,7 +704,10 @@ mod tests {
     fn every_cue_compiles() {
         assert_eq!(CIRCUMSTANCE_RES.len(), CIRCUMSTANCE_CUES.len());
         for (name, _) in CIRCUMSTANCE_CUES {
-            assert!(crate::kb::condition::CIRCUMSTANCES.contains(name), "{name} missing from the vocabulary");
+            assert!(
+                crate::kb::condition::CIRCUMSTANCES.contains(name),
+                "{name} missing from the vocabulary"
+            );
         }
         LazyLock::force(&MESSAGE_ID);
         LazyLock::force(&ERROR_CODE);
@@ -481,7 +730,10 @@ mod tests {
     #[test]
     fn lower_case_ids_and_errno_forms() {
         let e = ev("getting cpfa09c and CPE3426 plus EACCES on /qntc/filesrv01/share");
-        assert_eq!(values(&e, FactKind::MessageId), HashSet::from(["CPFA09C".to_string(), "CPE3426".to_string()]));
+        assert_eq!(
+            values(&e, FactKind::MessageId),
+            HashSet::from(["CPFA09C".to_string(), "CPE3426".to_string()])
+        );
         assert!(e.has(FactKind::ErrorCode, "3426"));
         assert!(e.has(FactKind::ErrorCode, "3401"));
         assert!(e.has(FactKind::QntcPath, "/qntc/filesrv01/share"));
@@ -496,7 +748,10 @@ mod tests {
     #[test]
     fn releases_in_every_form() {
         let e = ev("5770SS1 V7R4M0 190621 and we came from i 7.1; server 10.7.2.30 runs SMB 3.1");
-        assert_eq!(values(&e, FactKind::Release), HashSet::from(["7.4".to_string(), "7.1".to_string()]));
+        assert_eq!(
+            values(&e, FactKind::Release),
+            HashSet::from(["7.4".to_string(), "7.1".to_string()])
+        );
     }
 
     #[test]
@@ -510,7 +765,10 @@ mod tests {
     #[test]
     fn commands_respect_case_for_short_names() {
         let e = ev("I ran CPYTOSTMF, then sav it; also SAV DEV('/QSYS.LIB/TAP01.DEVD') and crtdir");
-        assert_eq!(values(&e, FactKind::Command), HashSet::from(["CPYTOSTMF".to_string(), "SAV".to_string(), "CRTDIR".to_string()]));
+        assert_eq!(
+            values(&e, FactKind::Command),
+            HashSet::from(["CPYTOSTMF".to_string(), "SAV".to_string(), "CRTDIR".to_string()])
+        );
     }
 
     #[test]
@@ -519,7 +777,10 @@ mod tests {
         assert!(ev("la password ha lettere maiuscole").has(FactKind::Circumstance, "mixed-case-password"));
         assert!(ev("desde el trabajo por lotes falla").has(FactKind::Circumstance, "batch-job"));
         assert!(ev("IPL のあとで消えた").has(FactKind::Circumstance, "ipl"));
-        assert!(ev("works interactively but fails when submitted with SBMJOB").has(FactKind::Circumstance, "interactive-works"));
+        assert!(
+            ev("works interactively but fails when submitted with SBMJOB")
+                .has(FactKind::Circumstance, "interactive-works")
+        );
         assert!(!ev("multiple shares").has(FactKind::Circumstance, "ipl"));
     }
 
@@ -542,8 +803,15 @@ mod tests {
     #[test]
     fn paths_carry_server_and_share() {
         let e = ev("CPFA0A9 Object not found. Object is /QNTC/FILESRV01/ACCOUNTING_EXPORTS/x.csv.");
-        let p = e.find(FactKind::QntcPath, "/QNTC/FILESRV01/ACCOUNTING_EXPORTS/x.csv").unwrap();
-        assert!(p.note.as_deref().unwrap().contains("share ACCOUNTING_EXPORTS (18 characters)"));
+        let p = e
+            .find(FactKind::QntcPath, "/QNTC/FILESRV01/ACCOUNTING_EXPORTS/x.csv")
+            .unwrap();
+        assert!(
+            p.note
+                .as_deref()
+                .unwrap()
+                .contains("share ACCOUNTING_EXPORTS (18 characters)")
+        );
         let e = ev("Object is /home/jsmith/x.csv");
         assert!(e.has(FactKind::OtherPath, "/home/jsmith/x.csv"));
     }

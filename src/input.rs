@@ -27,7 +27,10 @@ pub struct Normalized {
 /// Normalises raw bytes. Rejects empty, oversized and binary input with a clear error.
 pub fn normalize(raw: &[u8]) -> Result<Normalized, InputError> {
     if raw.len() > MAX_INPUT_BYTES {
-        return Err(InputError::TooLarge { size: raw.len(), limit: MAX_INPUT_BYTES });
+        return Err(InputError::TooLarge {
+            size: raw.len(),
+            limit: MAX_INPUT_BYTES,
+        });
     }
     let (text, lossy) = match std::str::from_utf8(raw) {
         Ok(s) => (std::borrow::Cow::Borrowed(s), false),
@@ -41,7 +44,9 @@ pub fn normalize(raw: &[u8]) -> Result<Normalized, InputError> {
     // Job logs copied from emulators carry the odd stray control byte; a file that is a fifth
     // control bytes is not a job log.
     if control * 5 > total {
-        return Err(InputError::Binary { percent: control * 100 / total });
+        return Err(InputError::Binary {
+            percent: control * 100 / total,
+        });
     }
     let text = clean(&text);
     if text.trim().is_empty() {
@@ -58,7 +63,12 @@ fn clean(text: &str) -> String {
         let trimmed = line.trim_start();
         // A code fence (``` or ```text on a line of its own) carries no content. It becomes an
         // empty line so that line numbers still match what the user sees in the chat.
-        if trimmed.starts_with("```") && trimmed.trim_start_matches('`').chars().all(|c| c.is_ascii_alphanumeric()) {
+        if trimmed.starts_with("```")
+            && trimmed
+                .trim_start_matches('`')
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric())
+        {
             out.push('\n');
             continue;
         }
@@ -111,7 +121,10 @@ mod tests {
     #[test]
     fn rejects_empty_binary_and_huge() {
         assert_eq!(normalize(b"  \n\t"), Err(InputError::Empty));
-        assert!(matches!(normalize(&[0u8, 1, 2, 3, 4, 5, 6, 7]), Err(InputError::Binary { .. })));
+        assert!(matches!(
+            normalize(&[0u8, 1, 2, 3, 4, 5, 6, 7]),
+            Err(InputError::Binary { .. })
+        ));
         let huge = vec![b'a'; MAX_INPUT_BYTES + 1];
         assert!(matches!(normalize(&huge), Err(InputError::TooLarge { .. })));
     }

@@ -5,9 +5,9 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-pub use crate::kb::{Reference, Step};
 use crate::diagnose::{Diagnosis, Match};
 use crate::kb::{Certainty, Entry};
+pub use crate::kb::{Reference, Step};
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Answer {
@@ -95,7 +95,11 @@ impl Answer {
                 "Nothing in the knowledge base fits. Paste the job log (DSPJOBLOG, F10 for details) or describe what the job was doing; a person from the team will take a look.".into(),
             );
         }
-        Answer { headline, findings, note }
+        Answer {
+            headline,
+            findings,
+            note,
+        }
     }
 
     /// Readable terminal text: headline, then per finding cause, numbered steps with their
@@ -106,7 +110,13 @@ impl Answer {
         for (n, f) in self.findings.iter().enumerate() {
             let _ = writeln!(out);
             let label = if n == 0 { "Finding" } else { "Also possible" };
-            let _ = writeln!(out, "== {label}: {} [{}] ({:.0}%)", f.title, f.entry_id, f.confidence * 100.0);
+            let _ = writeln!(
+                out,
+                "== {label}: {} [{}] ({:.0}%)",
+                f.title,
+                f.entry_id,
+                f.confidence * 100.0
+            );
             if f.tentative {
                 let _ = writeln!(out, "   (not certain: treat these as things to check)");
             }
@@ -153,5 +163,9 @@ impl Answer {
 }
 
 fn indent(text: &str) -> String {
-    text.trim().lines().map(|l| format!("  {l}")).collect::<Vec<_>>().join("\n")
+    text.trim()
+        .lines()
+        .map(|l| format!("  {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }

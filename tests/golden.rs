@@ -40,7 +40,11 @@ impl Tally {
         self.passed += usize::from(ok);
     }
     fn pct(&self) -> f64 {
-        if self.total == 0 { 100.0 } else { 100.0 * self.passed as f64 / self.total as f64 }
+        if self.total == 0 {
+            100.0
+        } else {
+            100.0 * self.passed as f64 / self.total as f64
+        }
     }
 }
 
@@ -66,7 +70,11 @@ async fn golden_set_accuracy() {
         let want_reply = c.reply.unwrap_or(c.expect.is_some());
         let ok = match &c.expect {
             Some(topic) => {
-                assert!(qntcbot::kb::topics::is_known(topic), "case {} expects unknown topic {topic}", c.name);
+                assert!(
+                    qntcbot::kb::topics::is_known(topic),
+                    "case {} expects unknown topic {topic}",
+                    c.name
+                );
                 let hit = best.is_some_and(|m| m.topics.iter().any(|x| x == topic));
                 top1.add(hit);
                 by_topic.entry(topic.clone()).or_default().add(hit);
@@ -85,7 +93,8 @@ async fn golden_set_accuracy() {
                 "  {:<48} expect {:<32} got {:<40} reply {} (want {})",
                 c.name,
                 c.expect.as_deref().unwrap_or("-"),
-                best.map(|m| format!("{} {:.2}", m.topics.join("+"), m.confidence)).unwrap_or_else(|| "-".into()),
+                best.map(|m| format!("{} {:.2}", m.topics.join("+"), m.confidence))
+                    .unwrap_or_else(|| "-".into()),
                 d.reply,
                 want_reply
             ));
@@ -93,14 +102,36 @@ async fn golden_set_accuracy() {
     }
 
     println!("golden set: {} cases", file.case.len());
-    println!("  top-1 accuracy:          {:5.1}% ({}/{})", top1.pct(), top1.passed, top1.total);
-    println!("  reply decision agrees:   {:5.1}% ({}/{})", reply_agree.pct(), reply_agree.passed, reply_agree.total);
-    println!("  negatives kept quiet:    {:5.1}% ({}/{})", negatives.pct(), negatives.passed, negatives.total);
+    println!(
+        "  top-1 accuracy:          {:5.1}% ({}/{})",
+        top1.pct(),
+        top1.passed,
+        top1.total
+    );
+    println!(
+        "  reply decision agrees:   {:5.1}% ({}/{})",
+        reply_agree.pct(),
+        reply_agree.passed,
+        reply_agree.total
+    );
+    println!(
+        "  negatives kept quiet:    {:5.1}% ({}/{})",
+        negatives.pct(),
+        negatives.passed,
+        negatives.total
+    );
     for (label, map) in [("kind", &by_kind), ("lang", &by_lang)] {
-        let parts: Vec<String> = map.iter().map(|(k, v)| format!("{k} {:.0}% ({}/{})", v.pct(), v.passed, v.total)).collect();
+        let parts: Vec<String> = map
+            .iter()
+            .map(|(k, v)| format!("{k} {:.0}% ({}/{})", v.pct(), v.passed, v.total))
+            .collect();
         println!("  by {label}: {}", parts.join(", "));
     }
-    let weak: Vec<String> = by_topic.iter().filter(|(_, v)| v.passed < v.total).map(|(k, v)| format!("{k} {}/{}", v.passed, v.total)).collect();
+    let weak: Vec<String> = by_topic
+        .iter()
+        .filter(|(_, v)| v.passed < v.total)
+        .map(|(k, v)| format!("{k} {}/{}", v.passed, v.total))
+        .collect();
     if !weak.is_empty() {
         println!("  topics with misses: {}", weak.join(", "));
     }
@@ -110,7 +141,11 @@ async fn golden_set_accuracy() {
 
     assert!(top1.pct() >= 95.0, "top-1 accuracy {:.1}% is below 95%", top1.pct());
     assert_eq!(negatives.passed, negatives.total, "a negative case was answered");
-    assert!(reply_agree.pct() >= 95.0, "reply decisions agree on only {:.1}%", reply_agree.pct());
+    assert!(
+        reply_agree.pct() >= 95.0,
+        "reply decisions agree on only {:.1}%",
+        reply_agree.pct()
+    );
     let topics: std::collections::HashSet<&str> = file.case.iter().filter_map(|c| c.expect.as_deref()).collect();
     for topic in qntcbot::kb::topics::TOPICS {
         assert!(topics.contains(topic), "no golden case for topic {topic}");

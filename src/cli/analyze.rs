@@ -45,5 +45,9 @@ pub async fn run(args: &AnalyzeArgs, ctx: &Context) -> anyhow::Result<ExitCode> 
         );
     }
     engine.db().close().await;
-    Ok(if diagnosis.matches.is_empty() { ExitCode::from(EXIT_NOTHING) } else { ExitCode::SUCCESS })
+    Ok(if diagnosis.matches.is_empty() {
+        ExitCode::from(EXIT_NOTHING)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

@@ -38,7 +38,11 @@ pub async fn run(cmd: &KbCmd, ctx: &Context) -> anyhow::Result<ExitCode> {
                 println!("{p}");
             }
             let errors = report.errors().count();
-            let warnings = report.problems.iter().filter(|p| p.severity == Severity::Warning).count();
+            let warnings = report
+                .problems
+                .iter()
+                .filter(|p| p.severity == Severity::Warning)
+                .count();
             eprintln!(
                 "{}: {} file(s), {} valid entr{}, {errors} error(s), {warnings} warning(s)",
                 dir.display(),
@@ -46,7 +50,11 @@ pub async fn run(cmd: &KbCmd, ctx: &Context) -> anyhow::Result<ExitCode> {
                 report.entries.len(),
                 if report.entries.len() == 1 { "y" } else { "ies" }
             );
-            Ok(if errors > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+            Ok(if errors > 0 {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
         }
         KbCmd::List { json } => {
             let dir = ctx.config.kb_dir();
@@ -55,12 +63,22 @@ pub async fn run(cmd: &KbCmd, ctx: &Context) -> anyhow::Result<ExitCode> {
                 for p in report.errors() {
                     eprintln!("{p}");
                 }
-                anyhow::bail!("the knowledge base in {} is invalid; run `qntcbot kb check`", dir.display());
+                anyhow::bail!(
+                    "the knowledge base in {} is invalid; run `qntcbot kb check`",
+                    dir.display()
+                );
             }
             let mut entries = report.entries;
             entries.sort_by(|a, b| a.id.cmp(&b.id));
             if *json {
-                let listed: Vec<Listed> = entries.iter().map(|e| Listed { id: &e.id, title: &e.title, topics: &e.topics }).collect();
+                let listed: Vec<Listed> = entries
+                    .iter()
+                    .map(|e| Listed {
+                        id: &e.id,
+                        title: &e.title,
+                        topics: &e.topics,
+                    })
+                    .collect();
                 println!("{}", serde_json::to_string_pretty(&listed)?);
             } else {
                 let width = entries.iter().map(|e| e.id.len()).max().unwrap_or(0);

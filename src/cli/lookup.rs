@@ -71,7 +71,10 @@ pub async fn explain(args: &ExplainArgs, ctx: &Context) -> anyhow::Result<ExitCo
             Ok(ExitCode::SUCCESS)
         }
         None => {
-            eprintln!("{:?} is neither an IBM i errno (3401, CPE3401, EACCES) nor a message id (CPFA0AD).", args.code);
+            eprintln!(
+                "{:?} is neither an IBM i errno (3401, CPE3401, EACCES) nor a message id (CPFA0AD).",
+                args.code
+            );
             Ok(ExitCode::from(EXIT_NOTHING))
         }
     }

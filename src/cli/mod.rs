@@ -22,7 +22,11 @@ pub const EXIT_USAGE: u8 = 2;
 pub const EXIT_ENVIRONMENT: u8 = 3;
 
 #[derive(Debug, Parser)]
-#[command(name = "qntcbot", version, about = "Diagnoses IBM i QNTC problems from chat text and job logs")]
+#[command(
+    name = "qntcbot",
+    version,
+    about = "Diagnoses IBM i QNTC problems from chat text and job logs"
+)]
 pub struct Cli {
     /// SQLite database file (created on first use).
     #[arg(long, global = true, env = "QNTCBOT_DB", value_name = "PATH")]
@@ -105,7 +109,10 @@ fn init_tracing(config: &Config, verbose: u8) {
         _ => "debug".into(),
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 /// Reads a file, or stdin for `-` or no path.

@@ -81,13 +81,23 @@ pub enum When {
 
 impl When {
     pub fn parse(text: &str) -> Result<When, String> {
-        let ops = [(">=", Cmp::Ge), ("<=", Cmp::Le), ("=", Cmp::Eq), ("<", Cmp::Lt), (">", Cmp::Gt)];
+        let ops = [
+            (">=", Cmp::Ge),
+            ("<=", Cmp::Le),
+            ("=", Cmp::Eq),
+            ("<", Cmp::Lt),
+            (">", Cmp::Gt),
+        ];
         let (subject, cmp, value) = ops
             .iter()
             .find_map(|(op, cmp)| text.split_once(op).map(|(l, r)| (l.trim(), *cmp, r.trim())))
             .ok_or_else(|| format!("condition {text:?} has no comparison (=, <, <=, >, >=)"))?;
         let only_eq = |what: &str| {
-            if cmp == Cmp::Eq { Ok(()) } else { Err(format!("{what} conditions only take `=`")) }
+            if cmp == Cmp::Eq {
+                Ok(())
+            } else {
+                Err(format!("{what} conditions only take `=`"))
+            }
         };
         match subject {
             "release" => {
@@ -97,12 +107,21 @@ impl When {
             "circumstance" => {
                 only_eq("circumstance")?;
                 if !CIRCUMSTANCES.contains(&value) {
-                    return Err(format!("unknown circumstance {value:?}; known: {}", CIRCUMSTANCES.join(", ")));
+                    return Err(format!(
+                        "unknown circumstance {value:?}; known: {}",
+                        CIRCUMSTANCES.join(", ")
+                    ));
                 }
-                Ok(When::Circumstance { name: value.to_string() })
+                Ok(When::Circumstance {
+                    name: value.to_string(),
+                })
             }
             "qpwdlvl" => {
-                let level = value.parse::<u8>().ok().filter(|l| *l <= 4).ok_or_else(|| format!("QPWDLVL {value:?} is not 0..4"))?;
+                let level = value
+                    .parse::<u8>()
+                    .ok()
+                    .filter(|l| *l <= 4)
+                    .ok_or_else(|| format!("QPWDLVL {value:?} is not 0..4"))?;
                 Ok(When::Qpwdlvl { cmp, level })
             }
             "message" => {
@@ -123,14 +142,18 @@ impl When {
                 if value.is_empty() || !value.chars().all(|c| c.is_ascii_alphanumeric()) {
                     return Err(format!("{value:?} is not a CL command name"));
                 }
-                Ok(When::Command { name: value.to_ascii_uppercase() })
+                Ok(When::Command {
+                    name: value.to_ascii_uppercase(),
+                })
             }
             "path" => {
                 only_eq("path")?;
                 match value {
                     "qntc" => Ok(When::Path { kind: PathKind::Qntc }),
                     "other" => Ok(When::Path { kind: PathKind::Other }),
-                    _ => Err(format!("path conditions are `path = qntc` or `path = other`, not {value:?}")),
+                    _ => Err(format!(
+                        "path conditions are `path = qntc` or `path = other`, not {value:?}"
+                    )),
                 }
             }
             _ => Err(format!(
@@ -159,10 +182,27 @@ mod tests {
 
     #[test]
     fn parses_each_form() {
-        assert_eq!(When::parse("release >= 7.2"), Ok(When::Release { cmp: Cmp::Ge, release: Release(7, 2) }));
-        assert_eq!(When::parse("qpwdlvl <= 1"), Ok(When::Qpwdlvl { cmp: Cmp::Le, level: 1 }));
-        assert_eq!(When::parse("circumstance = batch-job"), Ok(When::Circumstance { name: "batch-job".into() }));
-        assert_eq!(When::parse("command = sbmjob"), Ok(When::Command { name: "SBMJOB".into() }));
+        assert_eq!(
+            When::parse("release >= 7.2"),
+            Ok(When::Release {
+                cmp: Cmp::Ge,
+                release: Release(7, 2)
+            })
+        );
+        assert_eq!(
+            When::parse("qpwdlvl <= 1"),
+            Ok(When::Qpwdlvl { cmp: Cmp::Le, level: 1 })
+        );
+        assert_eq!(
+            When::parse("circumstance = batch-job"),
+            Ok(When::Circumstance {
+                name: "batch-job".into()
+            })
+        );
+        assert_eq!(
+            When::parse("command = sbmjob"),
+            Ok(When::Command { name: "SBMJOB".into() })
+        );
         assert_eq!(When::parse("path = other"), Ok(When::Path { kind: PathKind::Other }));
         assert!(When::parse("circumstance = moon-phase").is_err());
         assert!(When::parse("circumstance >= ipl").is_err());

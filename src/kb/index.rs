@@ -75,7 +75,12 @@ impl Kb {
                 pattern_owners.push((i, j));
             }
             let mut doc = HashSet::new();
-            for text in std::iter::once(&e.title).chain(&e.tags).chain(&e.phrases).chain(&e.message_ids).chain(&e.nt_status) {
+            for text in std::iter::once(&e.title)
+                .chain(&e.tags)
+                .chain(&e.phrases)
+                .chain(&e.message_ids)
+                .chain(&e.nt_status)
+            {
                 doc.extend(terms_of(text));
             }
             docs.push(doc);
@@ -253,10 +258,22 @@ fn deletion_variants(term: &str) -> Vec<String> {
     }
     let mut out = Vec::with_capacity(chars.len() * 2);
     for i in 0..chars.len() {
-        let one: String = chars.iter().enumerate().filter(|&(k, _)| k != i).map(|(_, c)| *c).collect();
+        let one: String = chars
+            .iter()
+            .enumerate()
+            .filter(|&(k, _)| k != i)
+            .map(|(_, c)| *c)
+            .collect();
         if chars.len() >= 8 {
             for j in i + 1..chars.len() {
-                out.push(chars.iter().enumerate().filter(|&(k, _)| k != i && k != j).map(|(_, c)| *c).collect());
+                out.push(
+                    chars
+                        .iter()
+                        .enumerate()
+                        .filter(|&(k, _)| k != i && k != j)
+                        .map(|(_, c)| *c)
+                        .collect(),
+                );
             }
         }
         out.push(one);

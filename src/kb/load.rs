@@ -163,17 +163,30 @@ pub fn load_dir(dir: &Path) -> LoadReport {
         let text = match read_bounded(&path) {
             Ok(t) => t,
             Err(message) => {
-                report.problems.push(Problem { file: path, line: 0, severity: Severity::Error, message });
+                report.problems.push(Problem {
+                    file: path,
+                    line: 0,
+                    severity: Severity::Error,
+                    message,
+                });
                 continue;
             }
         };
-        let mut file = FileCheck { path: &path, text: &text, problems: Vec::new() };
+        let mut file = FileCheck {
+            path: &path,
+            text: &text,
+            problems: Vec::new(),
+        };
         if let Some(entry) = file.entry() {
             let line = file.line_of_key("id");
             match seen.get(&entry.id) {
                 Some((other, other_line)) => file.error(
                     line,
-                    format!("duplicate id {:?}: also defined at {}:{other_line}", entry.id, other.display()),
+                    format!(
+                        "duplicate id {:?}: also defined at {}:{other_line}",
+                        entry.id,
+                        other.display()
+                    ),
                 ),
                 None => {
                     seen.insert(entry.id.clone(), (path.clone(), line));
@@ -192,7 +205,10 @@ pub fn load_dir(dir: &Path) -> LoadReport {
 fn read_bounded(path: &Path) -> Result<String, String> {
     let meta = std::fs::metadata(path).map_err(|e| format!("cannot read: {e}"))?;
     if meta.len() > MAX_FILE_BYTES {
-        return Err(format!("file is {} bytes; an entry may be at most {MAX_FILE_BYTES}", meta.len()));
+        return Err(format!(
+            "file is {} bytes; an entry may be at most {MAX_FILE_BYTES}",
+            meta.len()
+        ));
     }
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
     String::from_utf8(bytes).map_err(|e| format!("not valid UTF-8 (byte {})", e.utf8_error().valid_up_to()))
@@ -218,7 +234,12 @@ impl FileCheck<'_> {
     }
 
     fn error(&mut self, line: usize, message: String) {
-        self.problems.push(Problem { file: self.path.to_path_buf(), line, severity: Severity::Error, message });
+        self.problems.push(Problem {
+            file: self.path.to_path_buf(),
+            line,
+            severity: Severity::Error,
+            message,
+        });
     }
 
     fn error_at<T>(&mut self, spanned: &Spanned<T>, message: String) {
@@ -240,8 +261,15 @@ impl FileCheck<'_> {
 
         let id = raw.id.get_ref().clone();
         let stem = self.path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
-        if id.is_empty() || !id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
-            self.error_at(&raw.id, format!("id {id:?} must be lower-case kebab-case (a-z, 0-9, -)"));
+        if id.is_empty()
+            || !id
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
+            self.error_at(
+                &raw.id,
+                format!("id {id:?} must be lower-case kebab-case (a-z, 0-9, -)"),
+            );
         } else if id != stem {
             self.error_at(&raw.id, format!("id {id:?} must equal the file name ({stem}.toml)"));
         }
@@ -249,7 +277,10 @@ impl FileCheck<'_> {
             self.error_at(&raw.title, "title is empty".into());
         }
         if raw.topics.get_ref().is_empty() {
-            self.error_at(&raw.topics, "topics is empty: name at least one topic from kb-topics.md".into());
+            self.error_at(
+                &raw.topics,
+                "topics is empty: name at least one topic from kb-topics.md".into(),
+            );
         }
         for t in raw.topics.get_ref() {
             if !topics::is_known(t.get_ref()) {
@@ -261,7 +292,10 @@ impl FileCheck<'_> {
             "medium" => Certainty::Medium,
             "low" => Certainty::Low,
             other => {
-                self.error_at(&raw.certainty, format!("certainty {other:?} must be high, medium or low"));
+                self.error_at(
+                    &raw.certainty,
+                    format!("certainty {other:?} must be high, medium or low"),
+                );
                 Certainty::Low
             }
         };
@@ -276,7 +310,10 @@ impl FileCheck<'_> {
             if is_message_id(v) {
                 message_ids.push(v.to_string());
             } else {
-                self.error_at(mid, format!("{v:?} is not a message id: 3 upper-case letters and 4 hex digits, e.g. CPDB053"));
+                self.error_at(
+                    mid,
+                    format!("{v:?} is not a message id: 3 upper-case letters and 4 hex digits, e.g. CPDB053"),
+                );
             }
         }
         let mut error_codes = Vec::new();
@@ -289,7 +326,10 @@ impl FileCheck<'_> {
         let mut nt_status = Vec::new();
         for s in &m.nt_status {
             let v = s.get_ref().trim();
-            if v.starts_with("STATUS_") && v.chars().all(|c| c.is_ascii_uppercase() || c == '_' || c.is_ascii_digit()) {
+            if v.starts_with("STATUS_")
+                && v.chars()
+                    .all(|c| c.is_ascii_uppercase() || c == '_' || c.is_ascii_digit())
+            {
                 nt_status.push(v.to_string());
             } else {
                 self.error_at(s, format!("{v:?} is not an NT status name like STATUS_LOGON_FAILURE"));
@@ -299,7 +339,10 @@ impl FileCheck<'_> {
         for p in &m.phrases {
             let v = p.get_ref().trim();
             if v.chars().count() < 3 {
-                self.error_at(p, format!("phrase {v:?} is too short to mean anything (3 characters at least)"));
+                self.error_at(
+                    p,
+                    format!("phrase {v:?} is too short to mean anything (3 characters at least)"),
+                );
             } else {
                 phrases.push(v.to_lowercase());
             }
@@ -311,10 +354,17 @@ impl FileCheck<'_> {
             if !(-1.0..=1.0).contains(&weight) {
                 self.error_at(p, format!("pattern weight {weight} must be within -1..1"));
             }
-            match regex::RegexBuilder::new(&raw_p.regex).size_limit(MAX_REGEX_SIZE).build() {
-                Ok(regex) if regex.is_match("") => {
-                    self.error_at(p, format!("pattern {:?} matches empty text, so it would match everything", raw_p.regex))
-                }
+            match regex::RegexBuilder::new(&raw_p.regex)
+                .size_limit(MAX_REGEX_SIZE)
+                .build()
+            {
+                Ok(regex) if regex.is_match("") => self.error_at(
+                    p,
+                    format!(
+                        "pattern {:?} matches empty text, so it would match everything",
+                        raw_p.regex
+                    ),
+                ),
                 Ok(regex) => patterns.push(Pattern { regex, weight }),
                 Err(e) => {
                     let detail = e.to_string().lines().last().unwrap_or_default().trim().to_string();
@@ -329,14 +379,27 @@ impl FileCheck<'_> {
                 self.error_at(c, format!("condition effect {} must be within -1..1", rc.effect));
             }
             match When::parse(&rc.when) {
-                Ok(when) => conditions.push(Condition { when, source: rc.when.clone(), effect: rc.effect }),
+                Ok(when) => conditions.push(Condition {
+                    when,
+                    source: rc.when.clone(),
+                    effect: rc.effect,
+                }),
                 Err(e) => self.error_at(c, e),
             }
         }
-        if message_ids.is_empty() && error_codes.is_empty() && nt_status.is_empty() && phrases.is_empty() && patterns.is_empty()
-            && m.message_ids.is_empty() && m.patterns.is_empty() && m.phrases.is_empty()
+        if message_ids.is_empty()
+            && error_codes.is_empty()
+            && nt_status.is_empty()
+            && phrases.is_empty()
+            && patterns.is_empty()
+            && m.message_ids.is_empty()
+            && m.patterns.is_empty()
+            && m.phrases.is_empty()
         {
-            self.error(match_line, "[match] has nothing to match: give message_ids, error_codes, nt_status, phrases or patterns".into());
+            self.error(
+                match_line,
+                "[match] has nothing to match: give message_ids, error_codes, nt_status, phrases or patterns".into(),
+            );
         }
 
         let answer_line = self.line_at(raw.answer.span().start);
@@ -351,7 +414,10 @@ impl FileCheck<'_> {
             self.error(answer_line, "a step has an empty text".into());
         }
         if raw.references.is_empty() {
-            self.error(self.line_of_key("title"), "no [[references]]: every entry cites at least one source".into());
+            self.error(
+                self.line_of_key("title"),
+                "no [[references]]: every entry cites at least one source".into(),
+            );
         }
         let mut references = Vec::new();
         for r in raw.references {
@@ -386,7 +452,12 @@ impl FileCheck<'_> {
             phrases,
             patterns,
             conditions,
-            answer: Answer { cause: a.cause.trim().to_string(), steps: a.steps, confirm: a.confirm, checks: a.checks },
+            answer: Answer {
+                cause: a.cause.trim().to_string(),
+                steps: a.steps,
+                confirm: a.confirm,
+                checks: a.checks,
+            },
             references,
             file: self.path.to_path_buf(),
         })
@@ -418,8 +489,17 @@ fn cross_checks(report: &mut LoadReport) {
             }
         }
     }
-    let covered: HashSet<&str> = report.entries.iter().flat_map(|e| e.topics.iter().map(String::as_str)).collect();
-    let dir = report.entries.first().and_then(|e| e.file.parent()).map(Path::to_path_buf).unwrap_or_default();
+    let covered: HashSet<&str> = report
+        .entries
+        .iter()
+        .flat_map(|e| e.topics.iter().map(String::as_str))
+        .collect();
+    let dir = report
+        .entries
+        .first()
+        .and_then(|e| e.file.parent())
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
     for t in topics::TOPICS {
         if !covered.contains(t) {
             warnings.push(Problem {

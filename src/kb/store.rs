@@ -73,10 +73,20 @@ impl Db {
                     .execute(&mut *tx)
                     .await?;
             }
-            let keys_text = [e.message_ids.join(" "), e.nt_status.join(" "), e.phrases.join(" "), e.tags.join(" "), e.topics.join(" ")]
-                .join(" ");
-            let steps: Vec<String> =
-                e.answer.steps.iter().map(|s| format!("{} {}", s.text, s.command.as_deref().unwrap_or_default())).collect();
+            let keys_text = [
+                e.message_ids.join(" "),
+                e.nt_status.join(" "),
+                e.phrases.join(" "),
+                e.tags.join(" "),
+                e.topics.join(" "),
+            ]
+            .join(" ");
+            let steps: Vec<String> = e
+                .answer
+                .steps
+                .iter()
+                .map(|s| format!("{} {}", s.text, s.command.as_deref().unwrap_or_default()))
+                .collect();
             sqlx::query("INSERT INTO kb_fts (entry_id, title, keys, cause, steps) VALUES (?, ?, ?, ?, ?)")
                 .bind(&e.id)
                 .bind(&e.title)
@@ -99,7 +109,9 @@ impl Db {
     /// best first; higher is better.
     #[tracing::instrument(skip(self))]
     pub async fn search_kb(&self, query: &str, limit: usize) -> Result<Vec<(String, f64)>, sqlx::Error> {
-        let Some(fts) = fts_query(query) else { return Ok(Vec::new()) };
+        let Some(fts) = fts_query(query) else {
+            return Ok(Vec::new());
+        };
         let rows = sqlx::query(
             "SELECT entry_id, bm25(kb_fts, 0.0, 10.0, 5.0, 2.0, 1.0) AS rank FROM kb_fts WHERE kb_fts MATCH ? ORDER BY rank LIMIT ?",
         )
@@ -107,14 +119,26 @@ impl Db {
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.into_iter().map(|r| (r.get::<String, _>(0), -r.get::<f64, _>(1))).collect())
+        Ok(rows
+            .into_iter()
+            .map(|r| (r.get::<String, _>(0), -r.get::<f64, _>(1)))
+            .collect())
     }
 }
 
 async fn delete_entry(tx: &mut sqlx::SqliteConnection, id: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM kb_fts WHERE entry_id = ?").bind(id).execute(&mut *tx).await?;
-    sqlx::query("DELETE FROM kb_key WHERE entry_id = ?").bind(id).execute(&mut *tx).await?;
-    sqlx::query("DELETE FROM kb_entry WHERE id = ?").bind(id).execute(&mut *tx).await?;
+    sqlx::query("DELETE FROM kb_fts WHERE entry_id = ?")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM kb_key WHERE entry_id = ?")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM kb_entry WHERE id = ?")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
     Ok(())
 }
 
@@ -131,5 +155,7 @@ pub fn fts_query(text: &str) -> Option<String> {
 }
 
 fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }

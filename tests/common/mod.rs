@@ -17,6 +17,8 @@ pub struct TestEngine {
 
 pub async fn engine() -> TestEngine {
     let dir = tempfile::tempdir().expect("temp dir");
-    let engine = Engine::open(&dir.path().join("qntcbot.db"), &repo_path("kb")).await.expect("engine opens on the repository KB");
+    let engine = Engine::open(&dir.path().join("qntcbot.db"), &repo_path("kb"))
+        .await
+        .expect("engine opens on the repository KB");
     TestEngine { engine, dir }
 }
