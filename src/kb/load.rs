@@ -112,7 +112,7 @@ struct RawPattern {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawCondition {
-    when: String,
+    when: Spanned<String>,
     effect: f64,
 }
 
@@ -378,13 +378,13 @@ impl FileCheck<'_> {
             if !(-1.0..=1.0).contains(&rc.effect) {
                 self.error_at(c, format!("condition effect {} must be within -1..1", rc.effect));
             }
-            match When::parse(&rc.when) {
+            match When::parse(rc.when.get_ref()) {
                 Ok(when) => conditions.push(Condition {
                     when,
-                    source: rc.when.clone(),
+                    source: rc.when.get_ref().clone(),
                     effect: rc.effect,
                 }),
-                Err(e) => self.error_at(c, e),
+                Err(e) => self.error_at(&rc.when, e),
             }
         }
         if message_ids.is_empty()
