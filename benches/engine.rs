@@ -83,23 +83,39 @@ url = "https://example.com/{i}"
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
     let data = tempfile::tempdir().expect("temp dir");
-    let real = rt.block_on(Engine::open(&data.path().join("real.db"), &repo("kb"))).expect("real KB");
+    let real = rt
+        .block_on(Engine::open(&data.path().join("real.db"), &repo("kb")))
+        .expect("real KB");
     let big_dir = tempfile::tempdir().expect("temp dir");
     synthetic_kb(big_dir.path(), 5000);
-    let big = rt.block_on(Engine::open(&data.path().join("big.db"), big_dir.path())).expect("synthetic KB");
+    let big = rt
+        .block_on(Engine::open(&data.path().join("big.db"), big_dir.path()))
+        .expect("synthetic KB");
 
     let chat = chat_message();
     let log_1m = job_log(1 << 20);
     let log_10m = job_log(10 << 20);
 
     let mut g = c.benchmark_group("diagnose");
-    g.bench_function("chat 2KB, shipped KB", |b| b.iter(|| black_box(real.diagnose(black_box(&chat)))));
-    g.bench_function("chat 2KB, 5000-entry KB", |b| b.iter(|| black_box(big.diagnose(black_box(&chat)))));
+    g.bench_function("chat 2KB, shipped KB", |b| {
+        b.iter(|| black_box(real.diagnose(black_box(&chat))))
+    });
+    g.bench_function("chat 2KB, 5000-entry KB", |b| {
+        b.iter(|| black_box(big.diagnose(black_box(&chat))))
+    });
     g.sample_size(10);
-    g.bench_function("job log 1MB, shipped KB", |b| b.iter(|| black_box(real.diagnose(black_box(&log_1m)))));
-    g.bench_function("job log 1MB, 5000-entry KB", |b| b.iter(|| black_box(big.diagnose(black_box(&log_1m)))));
-    g.bench_function("job log 10MB, shipped KB", |b| b.iter(|| black_box(real.diagnose(black_box(&log_10m)))));
-    g.bench_function("job log 10MB, 5000-entry KB", |b| b.iter(|| black_box(big.diagnose(black_box(&log_10m)))));
+    g.bench_function("job log 1MB, shipped KB", |b| {
+        b.iter(|| black_box(real.diagnose(black_box(&log_1m))))
+    });
+    g.bench_function("job log 1MB, 5000-entry KB", |b| {
+        b.iter(|| black_box(big.diagnose(black_box(&log_1m))))
+    });
+    g.bench_function("job log 10MB, shipped KB", |b| {
+        b.iter(|| black_box(real.diagnose(black_box(&log_10m))))
+    });
+    g.bench_function("job log 10MB, 5000-entry KB", |b| {
+        b.iter(|| black_box(big.diagnose(black_box(&log_10m))))
+    });
     g.finish();
 }
 

@@ -228,10 +228,13 @@ pub fn diagnose(kb: &Kb, evidence: Evidence, text: &str, priors: &Priors, settin
         .filter(|f| !kb.knows_message(&f.value) && is_qntc_family(&f.value, evidence.qntc_context))
         .map(|f| f.value.clone())
         .collect::<Vec<_>>();
-    let reply = evidence.qntc_context
-        && matches
-            .first()
-            .is_some_and(|m| m.confidence >= settings.reply_threshold && m.entry.unprompted);
+    let confident = matches
+        .first()
+        .is_some_and(|m| m.confidence >= settings.reply_threshold);
+    let answerable = matches.first().is_some_and(|m| m.entry.unprompted);
+    // An unknown QNTC message is worth a short "I don't know this one, paste the F1 text";
+    // silence would leave the admin guessing whether the bot even saw it.
+    let reply = evidence.qntc_context && ((confident && answerable) || (!confident && !unknown_ids.is_empty()));
     Diagnosis {
         reply,
         matches,

@@ -175,6 +175,14 @@ impl Engine {
     pub async fn lookup(&self, query: &str, limit: usize) -> Vec<Answer> {
         let kb = self.kb();
         let q = query.trim();
+        // An error code is answered by decoding it first, with the entries that list it.
+        let upper = q.to_ascii_uppercase();
+        if errno::lookup(q).is_some()
+            && (!kb::is_message_id(&upper) || upper.starts_with("CPE"))
+            && let Some(a) = self.explain_code(q)
+        {
+            return vec![a];
+        }
         let mut hits: Vec<(usize, f64, String)> = Vec::new();
         let push = |i: usize, score: f64, why: String, hits: &mut Vec<(usize, f64, String)>| {
             if !hits.iter().any(|(j, _, _)| *j == i) {
@@ -184,23 +192,12 @@ impl Engine {
         if let Some(i) = kb.index_of(&q.to_ascii_lowercase()) {
             push(i, 1.0, format!("knowledge-base id {}", kb.entries[i].id), &mut hits);
         }
-        let upper = q.to_ascii_uppercase();
         if kb::is_message_id(&upper) {
             // Triage entries first: a bare message id has not told us which cause it is.
             let mut ids: Vec<usize> = kb.with_message(&upper).to_vec();
             ids.sort_by_key(|&i| (!kb.entries[i].triage, kb.entries[i].id.clone()));
             for i in ids {
                 push(i, 0.9, format!("explains {upper}"), &mut hits);
-            }
-        }
-        if let Some(e) = errno::lookup(q) {
-            for &i in kb.with_code(e.number) {
-                push(
-                    i,
-                    0.8,
-                    format!("error code {} ({})", e.number, e.names.join("/")),
-                    &mut hits,
-                );
             }
         }
         if hits.is_empty() {

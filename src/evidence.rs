@@ -664,9 +664,10 @@ static SHARE: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 fn is_about_qntc(text: &str, facts: &[Fact]) -> bool {
+    // CPDB05x are the QNTC logon-exchange messages: on their own they say "QNTC".
     if facts
         .iter()
-        .any(|f| f.kind == FactKind::QntcPath || (f.kind == FactKind::MessageId && f.value == "CPDB053"))
+        .any(|f| f.kind == FactKind::QntcPath || (f.kind == FactKind::MessageId && f.value.starts_with("CPDB05")))
     {
         return true;
     }

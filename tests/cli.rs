@@ -21,7 +21,12 @@ fn qntcbot(dir: &tempfile::TempDir) -> Command {
 }
 
 fn run_with_stdin(mut cmd: Command, input: &[u8]) -> Output {
-    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn qntcbot");
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn qntcbot");
     let mut stdin = child.stdin.take().expect("stdin");
     // The binary may refuse early (oversized input); a broken pipe is then expected.
     let _ = stdin.write_all(input);
@@ -52,11 +57,20 @@ fn analyze_json_follows_the_contract() {
         let keys: Vec<&String> = m.as_object().unwrap().keys().collect();
         assert_eq!(keys, ["confidence", "evidence", "id", "title", "topics"]);
         let c = m["confidence"].as_f64().unwrap();
-        assert!((0.0..=1.0).contains(&c) && c <= last, "confidences best first within 0..1");
+        assert!(
+            (0.0..=1.0).contains(&c) && c <= last,
+            "confidences best first within 0..1"
+        );
         last = c;
         assert!(m["evidence"].as_array().unwrap().iter().all(Value::is_string));
     }
-    assert!(matches[0]["topics"].as_array().unwrap().iter().any(|t| t == "netserver-domain-mismatch"));
+    assert!(
+        matches[0]["topics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t == "netserver-domain-mismatch")
+    );
     assert!(db.exists(), "--db after the subcommand chooses the database file");
 }
 
@@ -90,7 +104,14 @@ fn readable_output_has_cause_steps_and_why() {
     let out = cmd.output().unwrap();
     assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8_lossy(&out.stdout);
-    for part in ["Cause:", "What to do:", "  1. ", "Why I think so:", "References:", "CPDB053"] {
+    for part in [
+        "Cause:",
+        "What to do:",
+        "  1. ",
+        "Why I think so:",
+        "References:",
+        "CPDB053",
+    ] {
         assert!(text.contains(part), "{part:?} missing from:\n{text}");
     }
 }
@@ -103,7 +124,14 @@ fn chit_chat_is_not_answered_and_exits_1_when_nothing_matches() {
     let out = run_with_stdin(cmd, b"thanks everyone, have a nice weekend!");
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["reply"], Value::Bool(false));
-    assert_eq!(out.status.code(), Some(if v["matches"].as_array().unwrap().is_empty() { 1 } else { 0 }));
+    assert_eq!(
+        out.status.code(),
+        Some(if v["matches"].as_array().unwrap().is_empty() {
+            1
+        } else {
+            0
+        })
+    );
 }
 
 #[test]
@@ -151,7 +179,13 @@ fn invalid_utf8_and_a_50_mb_paste_still_diagnose() {
     let out = run_with_stdin(cmd, &input);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(v["matches"].as_array().unwrap().iter().any(|m| m["evidence"].to_string().contains("CPDB053")));
+    assert!(
+        v["matches"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["evidence"].to_string().contains("CPDB053"))
+    );
 }
 
 #[test]
@@ -167,7 +201,11 @@ fn lookup_by_id_message_code_and_words() {
         let mut cmd = qntcbot(&dir);
         cmd.args(["lookup", query, "--limit", "10", "--json"]);
         let out = cmd.output().unwrap();
-        assert!(out.status.success(), "{query}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{query}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let v: Value = serde_json::from_slice(&out.stdout).unwrap();
         let topics = v.to_string();
         assert!(topics.contains(expect_topic), "{query}: {topics}");
@@ -194,7 +232,10 @@ fn explain_decodes_errno_and_owns_up_to_unknown_messages() {
     let (_, text) = explain("EACCES");
     assert!(text.contains("3401"), "{text}");
     let (_, text) = explain("CPE3420");
-    assert!(text.contains("3401"), "the technote's CPE3420 slip is explained: {text}");
+    assert!(
+        text.contains("3401"),
+        "the technote's CPE3420 slip is explained: {text}"
+    );
     let (_, text) = explain("CPDB054");
     assert!(text.contains("F1"), "{text}");
     assert_eq!(explain("banana").0, Some(1));
@@ -211,7 +252,10 @@ fn kb_list_json_and_check() {
     let list = v.as_array().unwrap();
     assert!(list.len() >= 30);
     for e in list {
-        assert_eq!(e.as_object().unwrap().keys().collect::<Vec<_>>(), ["id", "title", "topics"]);
+        assert_eq!(
+            e.as_object().unwrap().keys().collect::<Vec<_>>(),
+            ["id", "title", "topics"]
+        );
     }
     let mut cmd = qntcbot(&dir);
     cmd.args(["kb", "check"]);
