@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::diagnose;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Config {
     /// SQLite file; default: see [`crate::db::default_path`].
@@ -20,17 +20,6 @@ pub struct Config {
     pub diagnose: diagnose::Settings,
     /// `tracing` filter, e.g. "info" or "qntcbot=debug"; `RUST_LOG` wins when set.
     pub log: Option<String>,
-}
-
-impl Default for Config {
-    fn default() -> Config {
-        Config {
-            db: None,
-            kb_dir: None,
-            diagnose: diagnose::Settings::default(),
-            log: None,
-        }
-    }
 }
 
 /// The file read when `--config` is not given and it exists in the working directory.

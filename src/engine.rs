@@ -258,9 +258,9 @@ impl Engine {
                 0
             } else if e.title.to_lowercase().contains(&p) || hay_ids.contains(&p) {
                 1
-            } else if e.topics.iter().chain(&e.tags).chain(&e.phrases).any(|t| t.contains(&p)) {
-                2
-            } else if p.len() >= 4 && hay_ids.split(' ').any(|w| strsim::damerau_levenshtein(w, &p) <= 1) {
+            } else if e.topics.iter().chain(&e.tags).chain(&e.phrases).any(|t| t.contains(&p))
+                || (p.len() >= 4 && hay_ids.split(' ').any(|w| strsim::damerau_levenshtein(w, &p) <= 1))
+            {
                 2
             } else {
                 continue;
@@ -315,7 +315,7 @@ impl Engine {
         if kb::is_message_id(&upper) {
             let ids: Vec<usize> = kb.with_message(&upper).to_vec();
             if ids.is_empty() {
-                let note = unknown_ids_note(&[upper.clone()]);
+                let note = unknown_ids_note(std::slice::from_ref(&upper));
                 return Some(Answer {
                     headline: format!("{upper} is not in the knowledge base"),
                     findings: Vec::new(),
