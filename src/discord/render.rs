@@ -1,0 +1,510 @@
+//! An [`Answer`] as Discord embeds, within Discord's size limits.
+//!
+//! Rendering goes through [`EmbedSpec`], a plain struct, so the limits are unit-tested without
+//! serenity. Long answers are split between fields and embeds at line boundaries; a step and
+//! its command always stay together, so a command is never cut.
+
+use std::fmt::Write as _;
+
+use serenity::all::{Colour, CreateEmbed, CreateEmbedFooter};
+
+use super::core::{Answer, Finding};
+
+// Discord's documented embed limits.
+pub const TITLE_MAX: usize = 256;
+pub const DESCRIPTION_MAX: usize = 4096;
+pub const FIELDS_MAX: usize = 25;
+pub const FIELD_NAME_MAX: usize = 256;
+pub const FIELD_VALUE_MAX: usize = 1024;
+pub const FOOTER_MAX: usize = 2048;
+/// Sum of title, description, field names and values and footer of all embeds in one message.
+pub const MESSAGE_EMBED_CHARS_MAX: usize = 6000;
+pub const EMBEDS_PER_MESSAGE_MAX: usize = 10;
+
+const COLOUR_CONFIDENT: u32 = 0x2e7d32;
+const COLOUR_TENTATIVE: u32 = 0xf9a825;
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EmbedSpec {
+    pub title: String,
+    pub description: String,
+    pub fields: Vec<(String, String)>,
+    pub footer: Option<String>,
+    pub colour: u32,
+}
+
+impl EmbedSpec {
+    /// Characters Discord counts against the 6,000 limit.
+    pub fn chars(&self) -> usize {
+        count(&self.title)
+            + count(&self.description)
+            + self
+                .fields
+                .iter()
+                .map(|(n, v)| count(n) + count(v))
+                .sum::<usize>()
+            + self.footer.as_deref().map_or(0, count)
+    }
+
+    pub fn to_embed(&self) -> CreateEmbed {
+        let mut e = CreateEmbed::new().colour(Colour::new(self.colour));
+        if !self.title.is_empty() {
+            e = e.title(&self.title);
+        }
+        if !self.description.is_empty() {
+            e = e.description(&self.description);
+        }
+        for (name, value) in &self.fields {
+            e = e.field(name, value, false);
+        }
+        if let Some(f) = &self.footer {
+            e = e.footer(CreateEmbedFooter::new(f));
+        }
+        e
+    }
+}
+
+fn count(s: &str) -> usize {
+    s.chars().count()
+}
+
+/// Cuts `s` to at most `max` characters, marking the cut. For prose only, never commands.
+pub fn clip(s: &str, max: usize) -> String {
+    if count(s) <= max {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+/// Text that cannot break out of an inline code span.
+fn code(cmd: &str) -> String {
+    let cmd = cmd.replace('`', "'");
+    format!("`{cmd}`")
+}
+
+/// Every finding of `answer` as embeds, best first, each within the per-embed limits and with
+/// the total of each group from [`messages`] within the per-message limit.
+pub fn embeds(answer: &Answer, case_id: Option<i64>) -> Vec<EmbedSpec> {
+    let mut out = Vec::new();
+    for (i, f) in answer.findings.iter().enumerate() {
+        let headline = if i == 0 {
+            Some(answer.headline.as_str())
+        } else {
+            None
+        };
+        out.extend(finding(f, headline, case_id));
+    }
+    if out.is_empty() {
+        out.push(EmbedSpec {
+            title: clip(&answer.headline, TITLE_MAX),
+            description: answer
+                .note
+                .as_deref()
+                .map(|n| clip(n, DESCRIPTION_MAX))
+                .unwrap_or_default(),
+            colour: COLOUR_TENTATIVE,
+            ..Default::default()
+        });
+    } else if let (Some(note), Some(last)) = (&answer.note, out.last_mut()) {
+        push_field(last, "Note", &clip(note, FIELD_VALUE_MAX));
+    }
+    out
+}
+
+/// Only the first finding, with the others listed by name: the unprompted reply stays short.
+pub fn summary(answer: &Answer, case_id: Option<i64>) -> Vec<EmbedSpec> {
+    let Some(first) = answer.findings.first() else {
+        return embeds(answer, case_id);
+    };
+    let mut out = finding(first, Some(&answer.headline), case_id);
+    let others: Vec<String> = answer.findings[1..]
+        .iter()
+        .take(5)
+        .map(|f| {
+            format!(
+                "• {} ({:.0}%) `{}`",
+                f.title,
+                f.confidence * 100.0,
+                f.entry_id.replace('`', "'")
+            )
+        })
+        .collect();
+    if let Some(last) = out.last_mut() {
+        if !others.is_empty() {
+            let value = join_within(&others, FIELD_VALUE_MAX);
+            push_field(last, "Other possibilities", &value);
+        }
+        if let Some(note) = &answer.note {
+            push_field(last, "Note", &clip(note, FIELD_VALUE_MAX));
+        }
+    }
+    out
+}
+
+/// Groups embeds into messages: at most ten per message and 6,000 characters in total.
+pub fn messages(embeds: Vec<EmbedSpec>) -> Vec<Vec<EmbedSpec>> {
+    let mut out: Vec<Vec<EmbedSpec>> = Vec::new();
+    let mut used = 0;
+    for e in embeds {
+        let n = e.chars();
+        match out.last_mut() {
+            Some(cur)
+                if cur.len() < EMBEDS_PER_MESSAGE_MAX && used + n <= MESSAGE_EMBED_CHARS_MAX =>
+            {
+                used += n;
+                cur.push(e);
+            }
+            _ => {
+                used = n;
+                out.push(vec![e]);
+            }
+        }
+    }
+    out
+}
+
+/// Adds a field, starting a new embed is the caller's job: this only refuses to overflow.
+fn push_field(e: &mut EmbedSpec, name: &str, value: &str) -> bool {
+    let name = clip(name, FIELD_NAME_MAX);
+    if e.fields.len() >= FIELDS_MAX
+        || count(value) > FIELD_VALUE_MAX
+        || e.chars() + count(&name) + count(value) > MESSAGE_EMBED_CHARS_MAX
+    {
+        return false;
+    }
+    e.fields.push((name, value.to_string()));
+    true
+}
+
+/// Joins lines with newlines, dropping whole lines that would not fit (with a marker).
+fn join_within(lines: &[String], max: usize) -> String {
+    let mut out = String::new();
+    for (i, l) in lines.iter().enumerate() {
+        let extra = if out.is_empty() {
+            count(l)
+        } else {
+            count(l) + 1
+        };
+        if count(&out) + extra > max.saturating_sub(2) {
+            if i < lines.len() {
+                out.push_str(if out.is_empty() { "…" } else { "\n…" });
+            }
+            break;
+        }
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(l);
+    }
+    out
+}
+
+/// One step as display lines: the text, then its command on its own line. A command longer
+/// than a field is never cut; it is replaced by a pointer to the KB entry.
+fn step_block(n: usize, text: &str, command: Option<&str>, entry: &str) -> String {
+    let mut s = String::new();
+    let command = command.map(code);
+    let cmd_len = command.as_deref().map_or(0, |c| count(c) + 4);
+    let prefix = format!("{n}. ");
+    let room = FIELD_VALUE_MAX.saturating_sub(cmd_len + count(&prefix));
+    let _ = write!(s, "{prefix}{}", clip(text, room.max(40)));
+    match command {
+        Some(c) if count(&s) + count(&c) + 4 <= FIELD_VALUE_MAX => {
+            let _ = write!(s, "\n   {c}");
+        }
+        Some(_) => {
+            let _ = write!(
+                s,
+                "\n   (command too long to show here; see `qntc lookup {entry}`)"
+            );
+        }
+        None => {}
+    }
+    clip(&s, FIELD_VALUE_MAX)
+}
+
+/// Packs blocks into field values of at most 1,024 characters without splitting a block.
+fn pack(blocks: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for b in blocks {
+        match out.last_mut() {
+            Some(cur) if count(cur) + 1 + count(b) <= FIELD_VALUE_MAX => {
+                cur.push('\n');
+                cur.push_str(b);
+            }
+            _ => out.push(b.clone()),
+        }
+    }
+    out
+}
+
+fn finding(f: &Finding, headline: Option<&str>, case_id: Option<i64>) -> Vec<EmbedSpec> {
+    let colour = if f.tentative {
+        COLOUR_TENTATIVE
+    } else {
+        COLOUR_CONFIDENT
+    };
+    let confidence = format!(
+        "{:.0}%{}",
+        (f.confidence.clamp(0.0, 1.0)) * 100.0,
+        if f.tentative { ", tentative" } else { "" }
+    );
+    let mut description = String::new();
+    if let Some(h) = headline.filter(|h| !h.is_empty()) {
+        let _ = writeln!(description, "**{}**\n", h.replace('*', "\\*"));
+    }
+    let _ = write!(description, "Confidence: {confidence}\n\n{}", f.cause);
+    let footer = match case_id {
+        Some(id) => format!("KB {} · case #{id}", f.entry_id),
+        None => format!("KB {}", f.entry_id),
+    };
+
+    // Sections in reading order; each is a list of blocks that must not be split.
+    let mut sections: Vec<(&str, Vec<String>)> = Vec::new();
+    let steps: Vec<String> = f
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| step_block(i + 1, &s.text, s.command.as_deref(), &f.entry_id))
+        .collect();
+    sections.push(("Fix", steps));
+    sections.push((
+        "Check",
+        f.checks
+            .iter()
+            .map(|c| clip(&format!("• {c}"), FIELD_VALUE_MAX))
+            .collect(),
+    ));
+    if let Some(c) = &f.confirm {
+        sections.push(("Confirm", vec![clip(c, FIELD_VALUE_MAX)]));
+    }
+    sections.push((
+        "Why it matched",
+        f.why
+            .iter()
+            .map(|w| clip(&format!("• {w}"), FIELD_VALUE_MAX))
+            .collect(),
+    ));
+    let refs = f
+        .references
+        .iter()
+        .map(|r| {
+            let label = match &r.id {
+                Some(id) => format!("{} ({id})", r.title),
+                None => r.title.clone(),
+            };
+            let line = match &r.url {
+                Some(u) if u.starts_with("https://") || u.starts_with("http://") => {
+                    format!("• [{label}]({u})")
+                }
+                _ => format!("• {label}"),
+            };
+            clip(&line, FIELD_VALUE_MAX)
+        })
+        .collect();
+    sections.push(("References", refs));
+
+    let new_embed = |title: String| EmbedSpec {
+        title,
+        description: String::new(),
+        fields: Vec::new(),
+        footer: Some(clip(&footer, FOOTER_MAX)),
+        colour,
+    };
+    let mut first = new_embed(clip(&f.title, TITLE_MAX));
+    first.description = clip(&description, DESCRIPTION_MAX);
+    let mut out = vec![first];
+    for (name, blocks) in sections {
+        for (i, value) in pack(&blocks).into_iter().enumerate() {
+            let name = if i == 0 {
+                name.to_string()
+            } else {
+                format!("{name} (continued)")
+            };
+            let fits = out.last_mut().is_some_and(|e| push_field(e, &name, &value));
+            if !fits {
+                let mut next = new_embed(clip(&format!("{} (continued)", f.title), TITLE_MAX));
+                push_field(&mut next, &name, &value);
+                out.push(next);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::discord::core::{Reference, Step};
+
+    fn finding(n: usize, steps: usize, step_len: usize) -> Finding {
+        Finding {
+            entry_id: format!("entry-{n}"),
+            title: format!("Finding {n}"),
+            topics: vec!["netserver-domain-mismatch".into()],
+            confidence: 0.8,
+            tentative: n > 0,
+            cause: "The NetServer domain differs from the Windows domain.".into(),
+            steps: (0..steps)
+                .map(|i| Step {
+                    text: format!("Step {i} {}", "x".repeat(step_len)),
+                    command: Some(format!("CHGNETSVR DOMAIN(STEP{i})")),
+                })
+                .collect(),
+            checks: vec!["WRKLNK '/QNTC/server'".into()],
+            confirm: Some("Run WRKLNK again".into()),
+            why: vec!["line 3: CPDB053".into()],
+            references: vec![Reference {
+                title: "IBM technote".into(),
+                id: Some("123".into()),
+                url: Some("https://www.ibm.com/support/pages/node/123".into()),
+            }],
+        }
+    }
+
+    fn check_limits(embeds: &[EmbedSpec]) {
+        for e in embeds {
+            assert!(count(&e.title) <= TITLE_MAX);
+            assert!(count(&e.description) <= DESCRIPTION_MAX);
+            assert!(e.fields.len() <= FIELDS_MAX);
+            for (n, v) in &e.fields {
+                assert!(count(n) <= FIELD_NAME_MAX);
+                assert!(count(v) <= FIELD_VALUE_MAX, "field {n} has {}", count(v));
+                assert!(!v.is_empty());
+            }
+            assert!(e.chars() <= MESSAGE_EMBED_CHARS_MAX);
+        }
+        for m in messages(embeds.to_vec()) {
+            assert!(m.len() <= EMBEDS_PER_MESSAGE_MAX);
+            assert!(m.iter().map(EmbedSpec::chars).sum::<usize>() <= MESSAGE_EMBED_CHARS_MAX);
+        }
+    }
+
+    #[test]
+    fn small_answer_is_one_embed_with_everything() {
+        let a = Answer {
+            headline: "Logon refused".into(),
+            findings: vec![finding(0, 2, 5)],
+            note: None,
+        };
+        let e = embeds(&a, Some(7));
+        assert_eq!(e.len(), 1);
+        check_limits(&e);
+        let all = format!("{:?}", e[0]);
+        assert!(all.contains("`CHGNETSVR DOMAIN(STEP1)`"));
+        assert!(all.contains("80%"));
+        assert!(all.contains("line 3: CPDB053"));
+        assert!(all.contains("https://www.ibm.com/support/pages/node/123"));
+        assert_eq!(e[0].footer.as_deref(), Some("KB entry-0 · case #7"));
+        let steps = &e[0].fields[0].1;
+        assert!(steps.starts_with("1. Step 0"), "{steps}");
+    }
+
+    #[test]
+    fn long_answers_split_without_cutting_commands() {
+        let a = Answer {
+            headline: "h".repeat(5000),
+            findings: (0..4).map(|i| finding(i, 40, 300)).collect(),
+            note: Some("n".repeat(3000)),
+        };
+        let e = embeds(&a, Some(1));
+        assert!(e.len() > 4);
+        check_limits(&e);
+        let text: String = e
+            .iter()
+            .flat_map(|e| e.fields.iter().map(|(_, v)| v.clone()))
+            .collect();
+        for f in 0..4 {
+            for i in 0..40 {
+                let _ = f;
+                assert!(
+                    text.contains(&format!("`CHGNETSVR DOMAIN(STEP{i})`")),
+                    "step {i} lost"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn huge_command_is_replaced_not_cut() {
+        let mut f = finding(0, 1, 1);
+        f.steps[0].command = Some(format!("CALL {}", "P".repeat(3000)));
+        let e = embeds(
+            &Answer {
+                headline: String::new(),
+                findings: vec![f],
+                note: None,
+            },
+            None,
+        );
+        check_limits(&e);
+        let v = &e[0].fields[0].1;
+        assert!(!v.contains("PPPP"));
+        assert!(v.contains("qntc lookup entry-0"));
+    }
+
+    #[test]
+    fn backticks_in_commands_cannot_break_formatting() {
+        let mut f = finding(0, 1, 1);
+        f.steps[0].command = Some("echo `id`".into());
+        let e = embeds(
+            &Answer {
+                headline: String::new(),
+                findings: vec![f],
+                note: None,
+            },
+            None,
+        );
+        assert!(e[0].fields[0].1.contains("`echo 'id'`"));
+    }
+
+    #[test]
+    fn summary_lists_the_others() {
+        let a = Answer {
+            headline: "h".into(),
+            findings: (0..3).map(|i| finding(i, 1, 1)).collect(),
+            note: None,
+        };
+        let s = summary(&a, None);
+        check_limits(&s);
+        assert_eq!(s.len(), 1);
+        let others = s[0]
+            .fields
+            .iter()
+            .find(|(n, _)| n == "Other possibilities")
+            .unwrap();
+        assert!(others.1.contains("Finding 1") && others.1.contains("Finding 2"));
+    }
+
+    #[test]
+    fn empty_answer_still_renders() {
+        let e = embeds(
+            &Answer {
+                headline: "Nothing found".into(),
+                findings: vec![],
+                note: Some("try".into()),
+            },
+            None,
+        );
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0].title, "Nothing found");
+    }
+
+    #[test]
+    fn multibyte_text_counts_characters() {
+        let mut f = finding(0, 30, 200);
+        f.cause = "é".repeat(9000);
+        f.title = "ü".repeat(400);
+        let e = embeds(
+            &Answer {
+                headline: "ß".repeat(100),
+                findings: vec![f],
+                note: None,
+            },
+            None,
+        );
+        check_limits(&e);
+    }
+}
