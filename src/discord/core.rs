@@ -8,39 +8,7 @@ use std::sync::Arc;
 
 use serenity::async_trait;
 
-// Until `crate::reply` lands on main these mirror its types field for field; then this block
-// becomes `pub use crate::reply::{Answer, Finding, Reference, Step};`.
-#[derive(Debug, Clone, Default)]
-pub struct Answer {
-    pub headline: String,
-    pub findings: Vec<Finding>,
-    pub note: Option<String>,
-}
-#[derive(Debug, Clone, Default)]
-pub struct Finding {
-    pub entry_id: String,
-    pub title: String,
-    pub topics: Vec<String>,
-    pub confidence: f64,
-    pub tentative: bool,
-    pub cause: String,
-    pub steps: Vec<Step>,
-    pub checks: Vec<String>,
-    pub confirm: Option<String>,
-    pub why: Vec<String>,
-    pub references: Vec<Reference>,
-}
-#[derive(Debug, Clone, Default)]
-pub struct Step {
-    pub text: String,
-    pub command: Option<String>,
-}
-#[derive(Debug, Clone, Default)]
-pub struct Reference {
-    pub title: String,
-    pub id: Option<String>,
-    pub url: Option<String>,
-}
+pub use crate::reply::{Answer, Finding, Reference, Step};
 use crate::Diagnosis;
 
 /// A case as the adapter shows it.

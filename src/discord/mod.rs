@@ -9,6 +9,7 @@ pub mod commands;
 pub mod config;
 pub mod cooldown;
 pub mod core;
+mod engine_core;
 pub mod render;
 mod state;
 mod watch;
@@ -22,6 +23,7 @@ use serenity::{ClientBuilder, CreateAllowedMentions, GatewayIntents, HttpBuilder
 use tracing::{info, warn};
 
 pub use config::{ConfigError, DiscordConfig, Token};
+pub use engine_core::EngineCore;
 
 use self::cooldown::Cooldowns;
 use self::core::SharedCore;

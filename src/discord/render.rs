@@ -355,6 +355,7 @@ mod tests {
                 .collect(),
             checks: vec!["WRKLNK '/QNTC/server'".into()],
             confirm: Some("Run WRKLNK again".into()),
+            releases: None,
             why: vec!["line 3: CPDB053".into()],
             references: vec![Reference {
                 title: "IBM technote".into(),
