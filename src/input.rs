@@ -38,9 +38,7 @@ pub fn normalize(raw: &[u8]) -> Result<Normalized, InputError> {
     };
     let control = text
         .chars()
-        .filter(|&c| {
-            c == '\u{FFFD}' || (c.is_control() && !matches!(c, '\n' | '\r' | '\t' | '\u{c}'))
-        })
+        .filter(|&c| c == '\u{FFFD}' || (c.is_control() && !matches!(c, '\n' | '\r' | '\t' | '\u{c}')))
         .count();
     let total = text.chars().count().max(1);
     // Job logs copied from emulators carry the odd stray control byte; a file that is a fifth

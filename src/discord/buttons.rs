@@ -51,12 +51,7 @@ fn valid_entry(s: &str) -> bool {
 
 impl ButtonId {
     pub fn encode(&self) -> String {
-        format!(
-            "{PREFIX}:{}:{}:{}",
-            self.action.code(),
-            self.case,
-            self.entry
-        )
+        format!("{PREFIX}:{}:{}:{}", self.action.code(), self.case, self.entry)
     }
 
     /// `None` for anything this bot did not produce.

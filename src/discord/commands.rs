@@ -36,9 +36,7 @@ pub fn framework(bot: Arc<Bot>) -> poise::Framework<Arc<Bot>, Error> {
                 // user data, and the watching works without commands.
                 let commands = &fw.options().commands;
                 let result = match guild {
-                    Some(g) => {
-                        poise::builtins::register_in_guild(ctx, commands, GuildId::new(g)).await
-                    }
+                    Some(g) => poise::builtins::register_in_guild(ctx, commands, GuildId::new(g)).await,
                     None => poise::builtins::register_globally(ctx, commands).await,
                 };
                 match result {
@@ -56,9 +54,7 @@ pub fn framework(bot: Arc<Bot>) -> poise::Framework<Arc<Bot>, Error> {
 
 async fn on_error(e: FrameworkError<'_, Arc<Bot>, Error>) {
     match e {
-        FrameworkError::CommandCheckFailed {
-            ctx, error: None, ..
-        } => {
+        FrameworkError::CommandCheckFailed { ctx, error: None, .. } => {
             let reply = CreateReply::default()
                 .content("This command is for the support staff role.")
                 .ephemeral(true);
@@ -102,12 +98,8 @@ async fn send_embeds(ctx: Ctx<'_>, embeds: Vec<EmbedSpec>, private: bool) -> Res
 }
 
 async fn say(ctx: Ctx<'_>, text: &str, private: bool) -> Result<(), Error> {
-    ctx.send(
-        CreateReply::default()
-            .content(clip(text, 2000))
-            .ephemeral(private),
-    )
-    .await?;
+    ctx.send(CreateReply::default().content(clip(text, 2000)).ephemeral(private))
+        .await?;
     Ok(())
 }
 
@@ -149,10 +141,7 @@ pub async fn lookup(
         None => {
             say(
                 ctx,
-                &format!(
-                    "Nothing in the knowledge base matches \"{}\".",
-                    clip(&query, 100)
-                ),
+                &format!("Nothing in the knowledge base matches \"{}\".", clip(&query, 100)),
                 private,
             )
             .await
@@ -232,15 +221,13 @@ pub async fn case_show(ctx: Ctx<'_>, #[description = "Case number"] id: i64) -> 
     e.fields.push(("Asked by".into(), clip(&who, 1024)));
     e.fields.push(("Opened".into(), clip(&c.created, 1024)));
     if !c.entries.is_empty() {
-        e.fields
-            .push(("Offered".into(), clip(&c.entries.join(", "), 1024)));
+        e.fields.push(("Offered".into(), clip(&c.entries.join(", "), 1024)));
     }
     if let Some(r) = &c.resolved_entry {
         e.fields.push(("Resolved with".into(), clip(r, 1024)));
     }
     if !c.topics.is_empty() {
-        e.fields
-            .push(("Topics".into(), clip(&c.topics.join(", "), 1024)));
+        e.fields.push(("Topics".into(), clip(&c.topics.join(", "), 1024)));
     }
     if let Some(l) = &c.message_link {
         e.fields.push(("Message".into(), clip(l, 1024)));
@@ -320,12 +307,7 @@ pub async fn case_resolve(
         .and_then(|a| a.findings.first())
         .is_none_or(|f| f.entry_id != entry)
     {
-        return say(
-            ctx,
-            &format!("There is no KB entry \"{}\".", clip(&entry, 64)),
-            true,
-        )
-        .await;
+        return say(ctx, &format!("There is no KB entry \"{}\".", clip(&entry, 64)), true).await;
     }
     core.judge(id, Verdict::Fixed, &entry, &ctx.author().id.to_string())
         .await?;

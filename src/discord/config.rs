@@ -113,10 +113,7 @@ impl DiscordConfig {
     }
 
     /// [`resolve`](Self::resolve) with an injectable environment, for tests.
-    pub fn resolve_with(
-        &mut self,
-        env: impl Fn(&str) -> Option<String>,
-    ) -> Result<(), ConfigError> {
+    pub fn resolve_with(&mut self, env: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
         if self.token.as_ref().is_none_or(Token::is_empty) {
             self.token = TOKEN_ENV
                 .iter()
@@ -205,22 +202,15 @@ mod tests {
         cfg.resolve_with(|_| None).unwrap();
         assert_eq!(cfg.api_base_url.as_deref(), Some("http://127.0.0.1:3000"));
         cfg.api_base_url = Some("ftp://x".into());
-        assert!(matches!(
-            cfg.resolve_with(|_| None),
-            Err(ConfigError::BadBaseUrl(_))
-        ));
+        assert!(matches!(cfg.resolve_with(|_| None), Err(ConfigError::BadBaseUrl(_))));
     }
 
     #[test]
     fn deserialises_standalone_with_defaults() {
-        let cfg: DiscordConfig =
-            toml::from_str("channels = [1, 2]\nreply_in_thread = true\n").unwrap();
+        let cfg: DiscordConfig = toml::from_str("channels = [1, 2]\nreply_in_thread = true\n").unwrap();
         assert_eq!(cfg.channels, vec![1, 2]);
         assert!(cfg.reply_in_thread);
-        assert_eq!(
-            cfg.user_cooldown_secs,
-            DiscordConfig::default().user_cooldown_secs
-        );
+        assert_eq!(cfg.user_cooldown_secs, DiscordConfig::default().user_cooldown_secs);
         assert!(cfg.watches(1) && !cfg.watches(3));
         assert!(DiscordConfig::default().watches(3));
         assert!(toml::from_str::<DiscordConfig>("chanels = [1]").is_err());

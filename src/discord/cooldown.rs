@@ -45,12 +45,10 @@ impl Cooldowns {
         }
         let (user_p, channel_p) = (self.user, self.channel);
         if st.users.len() > PRUNE_AT {
-            st.users
-                .retain(|_, t| now.saturating_duration_since(*t) < user_p);
+            st.users.retain(|_, t| now.saturating_duration_since(*t) < user_p);
         }
         if st.channels.len() > PRUNE_AT {
-            st.channels
-                .retain(|_, t| now.saturating_duration_since(*t) < channel_p);
+            st.channels.retain(|_, t| now.saturating_duration_since(*t) < channel_p);
         }
         if !user_p.is_zero() {
             st.users.insert(user, now);

@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use serenity::async_trait;
 
-pub use crate::reply::{Answer, Finding, Reference, Step};
 use crate::Diagnosis;
+pub use crate::reply::{Answer, Finding, Reference, Step};
 
 /// A case as the adapter shows it.
 #[derive(Debug, Clone, Default)]
@@ -71,15 +71,8 @@ pub trait Core: Send + Sync + 'static {
     fn explain_code(&self, query: &str) -> Option<Answer>;
     async fn reload_kb(&self) -> anyhow::Result<String>;
     /// Records a diagnosis; returns the case id.
-    async fn record_case(
-        &self,
-        origin: CaseOrigin,
-        text: &str,
-        d: &Diagnosis,
-        replied: bool,
-    ) -> anyhow::Result<i64>;
-    async fn judge(&self, case: i64, verdict: Verdict, entry: &str, by: &str)
-    -> anyhow::Result<()>;
+    async fn record_case(&self, origin: CaseOrigin, text: &str, d: &Diagnosis, replied: bool) -> anyhow::Result<i64>;
+    async fn judge(&self, case: i64, verdict: Verdict, entry: &str, by: &str) -> anyhow::Result<()>;
     async fn get_case(&self, id: i64) -> anyhow::Result<Option<CaseView>>;
     async fn list_cases(&self, q: &CaseQuery) -> anyhow::Result<Vec<CaseView>>;
     async fn stats(&self, days: u32) -> anyhow::Result<StatsView>;

@@ -20,7 +20,10 @@ pub struct EngineCore {
 
 impl EngineCore {
     pub fn new(engine: Arc<Engine>) -> EngineCore {
-        EngineCore { engine, cases: Mutex::new(Vec::new()) }
+        EngineCore {
+            engine,
+            cases: Mutex::new(Vec::new()),
+        }
     }
 
     fn cases(&self) -> std::sync::MutexGuard<'_, Vec<(chrono::DateTime<Utc>, CaseView)>> {
@@ -122,7 +125,12 @@ impl Core for EngineCore {
         Ok(StatsView {
             lines: vec![
                 format!("{} case(s)", recent.len()),
-                format!("{} resolved, {} wrong answer(s), {} open", count("resolved"), count("wrong"), count("open")),
+                format!(
+                    "{} resolved, {} wrong answer(s), {} open",
+                    count("resolved"),
+                    count("wrong"),
+                    count("open")
+                ),
             ],
         })
     }

@@ -38,11 +38,7 @@ impl EmbedSpec {
     pub fn chars(&self) -> usize {
         count(&self.title)
             + count(&self.description)
-            + self
-                .fields
-                .iter()
-                .map(|(n, v)| count(n) + count(v))
-                .sum::<usize>()
+            + self.fields.iter().map(|(n, v)| count(n) + count(v)).sum::<usize>()
             + self.footer.as_deref().map_or(0, count)
     }
 
@@ -89,11 +85,7 @@ fn code(cmd: &str) -> String {
 pub fn embeds(answer: &Answer, case_id: Option<i64>) -> Vec<EmbedSpec> {
     let mut out = Vec::new();
     for (i, f) in answer.findings.iter().enumerate() {
-        let headline = if i == 0 {
-            Some(answer.headline.as_str())
-        } else {
-            None
-        };
+        let headline = if i == 0 { Some(answer.headline.as_str()) } else { None };
         out.extend(finding(f, headline, case_id));
     }
     if out.is_empty() {
@@ -150,9 +142,7 @@ pub fn messages(embeds: Vec<EmbedSpec>) -> Vec<Vec<EmbedSpec>> {
     for e in embeds {
         let n = e.chars();
         match out.last_mut() {
-            Some(cur)
-                if cur.len() < EMBEDS_PER_MESSAGE_MAX && used + n <= MESSAGE_EMBED_CHARS_MAX =>
-            {
+            Some(cur) if cur.len() < EMBEDS_PER_MESSAGE_MAX && used + n <= MESSAGE_EMBED_CHARS_MAX => {
                 used += n;
                 cur.push(e);
             }
@@ -182,11 +172,7 @@ fn push_field(e: &mut EmbedSpec, name: &str, value: &str) -> bool {
 fn join_within(lines: &[String], max: usize) -> String {
     let mut out = String::new();
     for (i, l) in lines.iter().enumerate() {
-        let extra = if out.is_empty() {
-            count(l)
-        } else {
-            count(l) + 1
-        };
+        let extra = if out.is_empty() { count(l) } else { count(l) + 1 };
         if count(&out) + extra > max.saturating_sub(2) {
             if i < lines.len() {
                 out.push_str(if out.is_empty() { "…" } else { "\n…" });
@@ -215,10 +201,7 @@ fn step_block(n: usize, text: &str, command: Option<&str>, entry: &str) -> Strin
             let _ = write!(s, "\n   {c}");
         }
         Some(_) => {
-            let _ = write!(
-                s,
-                "\n   (command too long to show here; see `qntc lookup {entry}`)"
-            );
+            let _ = write!(s, "\n   (command too long to show here; see `qntc lookup {entry}`)");
         }
         None => {}
     }
@@ -282,10 +265,7 @@ fn finding(f: &Finding, headline: Option<&str>, case_id: Option<i64>) -> Vec<Emb
     }
     sections.push((
         "Why it matched",
-        f.why
-            .iter()
-            .map(|w| clip(&format!("• {w}"), FIELD_VALUE_MAX))
-            .collect(),
+        f.why.iter().map(|w| clip(&format!("• {w}"), FIELD_VALUE_MAX)).collect(),
     ));
     let refs = f
         .references
@@ -413,17 +393,11 @@ mod tests {
         let e = embeds(&a, Some(1));
         assert!(e.len() > 4);
         check_limits(&e);
-        let text: String = e
-            .iter()
-            .flat_map(|e| e.fields.iter().map(|(_, v)| v.clone()))
-            .collect();
+        let text: String = e.iter().flat_map(|e| e.fields.iter().map(|(_, v)| v.clone())).collect();
         for f in 0..4 {
             for i in 0..40 {
                 let _ = f;
-                assert!(
-                    text.contains(&format!("`CHGNETSVR DOMAIN(STEP{i})`")),
-                    "step {i} lost"
-                );
+                assert!(text.contains(&format!("`CHGNETSVR DOMAIN(STEP{i})`")), "step {i} lost");
             }
         }
     }
@@ -471,11 +445,7 @@ mod tests {
         let s = summary(&a, None);
         check_limits(&s);
         assert_eq!(s.len(), 1);
-        let others = s[0]
-            .fields
-            .iter()
-            .find(|(n, _)| n == "Other possibilities")
-            .unwrap();
+        let others = s[0].fields.iter().find(|(n, _)| n == "Other possibilities").unwrap();
         assert!(others.1.contains("Finding 1") && others.1.contains("Finding 2"));
     }
 

@@ -7,8 +7,7 @@ use std::time::Instant;
 use poise::serenity_prelude as serenity;
 use serenity::{
     Attachment, ChannelId, ComponentInteraction, CreateActionRow, CreateInteractionResponse,
-    CreateInteractionResponseMessage, CreateMessage, CreateThread, FullEvent, GuildId, Member,
-    MessageId, User,
+    CreateInteractionResponseMessage, CreateMessage, CreateThread, FullEvent, GuildId, Member, MessageId, User,
 };
 use tracing::{debug, info, warn};
 
@@ -22,10 +21,7 @@ use crate::Diagnosis;
 /// At most this many attachments of one message are read.
 const MAX_ATTACHMENTS: usize = 3;
 
-pub async fn on_event(
-    fw: poise::FrameworkContext<'_, Arc<Bot>, Error>,
-    event: &FullEvent,
-) -> Result<(), Error> {
+pub async fn on_event(fw: poise::FrameworkContext<'_, Arc<Bot>, Error>, event: &FullEvent) -> Result<(), Error> {
     let ctx = fw.serenity_context;
     let bot = fw.user_data;
     match event {
@@ -88,14 +84,8 @@ struct Origin<'a> {
 impl Origin<'_> {
     fn link(&self) -> String {
         match self.guild {
-            Some(g) => format!(
-                "https://discord.com/channels/{g}/{}/{}",
-                self.channel, self.message
-            ),
-            None => format!(
-                "https://discord.com/channels/@me/{}/{}",
-                self.channel, self.message
-            ),
+            Some(g) => format!("https://discord.com/channels/{g}/{}/{}", self.channel, self.message),
+            None => format!("https://discord.com/channels/@me/{}/{}", self.channel, self.message),
         }
     }
 
@@ -141,11 +131,7 @@ async fn on_text(
         .try_take(origin.user.id.get(), origin.channel.get(), Instant::now())
     {
         debug!(user = %origin.user.id, channel = %origin.channel, "cooling down; not answering");
-        if let Err(e) = bot
-            .core
-            .record_case(origin.case_origin(None), &text, &d, false)
-            .await
-        {
+        if let Err(e) = bot.core.record_case(origin.case_origin(None), &text, &d, false).await {
             warn!(error = %e, "could not record a case");
         }
         return;
@@ -164,10 +150,7 @@ async fn answer(
 ) -> Result<(), Error> {
     let answer = bot.core.answer(d);
     let thread = if bot.cfg.reply_in_thread {
-        let name = answer
-            .findings
-            .first()
-            .map_or("qntcbot", |f| f.title.as_str());
+        let name = answer.findings.first().map_or("qntcbot", |f| f.title.as_str());
         let name: String = render::clip(name, 100);
         match origin
             .channel
@@ -184,10 +167,7 @@ async fn answer(
         None
     };
     // The case id goes into the footer and the buttons, so record before sending.
-    let case = bot
-        .core
-        .record_case(origin.case_origin(thread), text, d, true)
-        .await?;
+    let case = bot.core.record_case(origin.case_origin(thread), text, d, true).await?;
     let embeds = render::summary(&answer, Some(case));
     let top = answer.findings.first().map(|f| f.entry_id.as_str());
     let target = thread.unwrap_or(origin.channel);
@@ -231,9 +211,7 @@ fn is_text_attachment(a: &Attachment) -> bool {
     let name = a.filename.to_ascii_lowercase();
     name.ends_with(".txt")
         || name.ends_with(".log")
-        || a.content_type
-            .as_deref()
-            .is_some_and(|t| t.starts_with("text/plain"))
+        || a.content_type.as_deref().is_some_and(|t| t.starts_with("text/plain"))
 }
 
 /// The message text plus its text attachments, each attachment bounded by the configured size.
@@ -293,17 +271,11 @@ pub fn is_staff(cfg: &super::DiscordConfig, member: Option<&Member>) -> bool {
     let Some(m) = member else { return false };
     match cfg.staff_role {
         Some(role) => m.roles.iter().any(|r| r.get() == role),
-        None => m
-            .permissions
-            .is_some_and(|p| p.administrator() || p.manage_guild()),
+        None => m.permissions.is_some_and(|p| p.administrator() || p.manage_guild()),
     }
 }
 
-async fn reply_ephemeral(
-    ctx: &serenity::Context,
-    c: &ComponentInteraction,
-    text: &str,
-) -> Result<(), Error> {
+async fn reply_ephemeral(ctx: &serenity::Context, c: &ComponentInteraction, text: &str) -> Result<(), Error> {
     let msg = CreateInteractionResponseMessage::new()
         .content(text)
         .ephemeral(true)
@@ -313,11 +285,7 @@ async fn reply_ephemeral(
     Ok(())
 }
 
-async fn on_button(
-    ctx: &serenity::Context,
-    bot: &Bot,
-    c: &ComponentInteraction,
-) -> Result<(), Error> {
+async fn on_button(ctx: &serenity::Context, bot: &Bot, c: &ComponentInteraction) -> Result<(), Error> {
     let Some(id) = ButtonId::parse(&c.data.custom_id) else {
         return reply_ephemeral(ctx, c, "This button is not one of mine.").await;
     };
@@ -331,19 +299,12 @@ async fn on_button(
     let asker = case.user_id == by;
     match id.action {
         Action::Fixed => {
-            bot.core
-                .judge(case.id, Verdict::Fixed, &id.entry, &by)
-                .await?;
-            let text = format!(
-                "Thanks! Case #{} is marked resolved by `{}`.",
-                case.id, id.entry
-            );
+            bot.core.judge(case.id, Verdict::Fixed, &id.entry, &by).await?;
+            let text = format!("Thanks! Case #{} is marked resolved by `{}`.", case.id, id.entry);
             reply_ephemeral(ctx, c, &text).await
         }
         Action::NotIt => {
-            bot.core
-                .judge(case.id, Verdict::Wrong, &id.entry, &by)
-                .await?;
+            bot.core.judge(case.id, Verdict::Wrong, &id.entry, &by).await?;
             let d = bot.core.diagnose(&case.text);
             let mut answer = bot.core.answer(&d);
             // Offer only what has not been shown and rejected yet.
@@ -358,10 +319,7 @@ async fn on_button(
             };
             answer.headline = "Maybe one of these instead:".into();
             let embeds = render::embeds(&answer, Some(case.id));
-            let group = render::messages(embeds)
-                .into_iter()
-                .next()
-                .unwrap_or_default();
+            let group = render::messages(embeds).into_iter().next().unwrap_or_default();
             let mut msg = CreateInteractionResponseMessage::new()
                 .embeds(group.iter().map(EmbedSpec::to_embed).collect())
                 .allowed_mentions(no_pings());
@@ -374,12 +332,7 @@ async fn on_button(
         }
         Action::Dismiss => {
             if !(asker || is_staff(&bot.cfg, c.member.as_ref())) {
-                return reply_ephemeral(
-                    ctx,
-                    c,
-                    "Only the person who asked, or staff, can dismiss this answer.",
-                )
-                .await;
+                return reply_ephemeral(ctx, c, "Only the person who asked, or staff, can dismiss this answer.").await;
             }
             c.create_response(&ctx.http, CreateInteractionResponse::Acknowledge)
                 .await?;

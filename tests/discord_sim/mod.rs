@@ -67,7 +67,10 @@ impl Sim {
             files: Default::default(),
             next_id: AtomicU64::new(900_000_000_000_000_000),
         });
-        let app = Router::new().route("/gateway", any(gateway)).fallback(rest).with_state(inner.clone());
+        let app = Router::new()
+            .route("/gateway", any(gateway))
+            .fallback(rest)
+            .with_state(inner.clone());
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
@@ -120,12 +123,18 @@ impl Sim {
     /// Injects MESSAGE_CREATE; returns the message id.
     pub fn message_create(&self, channel: u64, author: u64, content: &str, attachments: Vec<Value>) -> u64 {
         let id = self.next_id();
-        self.dispatch("MESSAGE_CREATE", message_json(id, channel, user_json(author, false), content, attachments));
+        self.dispatch(
+            "MESSAGE_CREATE",
+            message_json(id, channel, user_json(author, false), content, attachments),
+        );
         id
     }
 
     pub fn message_update(&self, id: u64, channel: u64, author: u64, content: &str) {
-        self.dispatch("MESSAGE_UPDATE", message_json(id, channel, user_json(author, false), content, vec![]));
+        self.dispatch(
+            "MESSAGE_UPDATE",
+            message_json(id, channel, user_json(author, false), content, vec![]),
+        );
     }
 
     pub fn attachment(&self, name: &str, bytes: &[u8]) -> Value {
@@ -154,7 +163,15 @@ impl Sim {
         self.interaction(3, data, Some(message), user, roles, channel)
     }
 
-    fn interaction(&self, kind: u8, data: Value, message: Option<Value>, user: u64, roles: &[u64], channel: u64) -> u64 {
+    fn interaction(
+        &self,
+        kind: u8,
+        data: Value,
+        message: Option<Value>,
+        user: u64,
+        roles: &[u64],
+        channel: u64,
+    ) -> u64 {
         let id = self.next_id();
         let mut v = json!({
             "id": id.to_string(), "application_id": APP_ID.to_string(), "type": kind, "data": data,
@@ -201,10 +218,17 @@ fn json_response(status: StatusCode, v: Value) -> Response {
 async fn rest(State(s): State<Arc<Inner>>, req: Request) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
-    let bytes: Bytes = axum::body::to_bytes(req.into_body(), 16 * 1024 * 1024).await.unwrap_or_default();
+    let bytes: Bytes = axum::body::to_bytes(req.into_body(), 16 * 1024 * 1024)
+        .await
+        .unwrap_or_default();
     let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
     let resp = route(&s, &method, &path, &body);
-    s.requests.lock().unwrap().push(Req { method: method.to_string(), path, body, at: Instant::now() });
+    s.requests.lock().unwrap().push(Req {
+        method: method.to_string(),
+        path,
+        body,
+        at: Instant::now(),
+    });
     s.changed.notify_waiters();
     resp
 }
@@ -216,7 +240,10 @@ fn route(s: &Inner, method: &Method, path: &str, body: &Value) -> Response {
     let reply_message = |channel: &str| {
         let channel = channel.parse::<u64>().unwrap_or(CHANNEL_ID);
         let content = body.get("content").and_then(Value::as_str).unwrap_or("");
-        json_response(StatusCode::OK, message_json(new_id(), channel, user_json(BOT_ID, true), content, vec![]))
+        json_response(
+            StatusCode::OK,
+            message_json(new_id(), channel, user_json(BOT_ID, true), content, vec![]),
+        )
     };
     match (method.as_str(), parts.as_slice()) {
         ("GET", ["files", name]) => match s.files.lock().unwrap().get(*name) {
@@ -264,7 +291,10 @@ fn route(s: &Inner, method: &Method, path: &str, body: &Value) -> Response {
         ("GET" | "PATCH", ["api", "v10", "webhooks", _, _, "messages", _]) => reply_message(""),
         ("POST", ["api", "v10", "webhooks", _, _]) => reply_message(""),
         ("DELETE", ["api", "v10", "webhooks", _, _, "messages", _]) => StatusCode::NO_CONTENT.into_response(),
-        _ => json_response(StatusCode::NOT_FOUND, json!({"message": "simulator: unknown route", "code": 0})),
+        _ => json_response(
+            StatusCode::NOT_FOUND,
+            json!({"message": "simulator: unknown route", "code": 0}),
+        ),
     }
 }
 
