@@ -57,8 +57,18 @@ impl Bot {
         let task = tokio::spawn(qntcbot::discord::run_until(cfg, core.clone(), async {
             let _ = rx.await;
         }));
-        let bot = Bot { sim, core, engine, stop: Some(tx), task, _dir: dir };
-        bot.sim.wait_for(T, |r| r.method == "PUT" && r.path.ends_with("/commands")).await.expect("commands registered");
+        let bot = Bot {
+            sim,
+            core,
+            engine,
+            stop: Some(tx),
+            task,
+            _dir: dir,
+        };
+        bot.sim
+            .wait_for(T, |r| r.method == "PUT" && r.path.ends_with("/commands"))
+            .await
+            .expect("commands registered");
         bot
     }
 
@@ -66,13 +76,20 @@ impl Bot {
         if let Some(tx) = self.stop.take() {
             let _ = tx.send(());
         }
-        let r = tokio::time::timeout(T, self.task).await.expect("bot stops in time").unwrap();
+        let r = tokio::time::timeout(T, self.task)
+            .await
+            .expect("bot stops in time")
+            .unwrap();
         r.expect("bot exits cleanly");
     }
 
     fn replies(&self, channel: u64) -> Vec<Req> {
         let path = format!("/api/v10/channels/{channel}/messages");
-        self.sim.requests().into_iter().filter(|r| r.method == "POST" && r.path == path).collect()
+        self.sim
+            .requests()
+            .into_iter()
+            .filter(|r| r.method == "POST" && r.path == path)
+            .collect()
     }
 
     async fn reply_to(&self, message: u64) -> Option<Req> {
@@ -97,22 +114,41 @@ fn text_of(v: &Value) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ready_registers_qntc_and_context_menu() {
     let bot = Bot::start(|_| {}).await;
-    let identify = bot.sim.frames().into_iter().find(|f| f["op"] == 2).expect("IDENTIFY sent");
-    assert!(identify["d"]["intents"].as_u64().unwrap() & (1 << 15) != 0, "MESSAGE_CONTENT intent");
+    let identify = bot
+        .sim
+        .frames()
+        .into_iter()
+        .find(|f| f["op"] == 2)
+        .expect("IDENTIFY sent");
+    assert!(
+        identify["d"]["intents"].as_u64().unwrap() & (1 << 15) != 0,
+        "MESSAGE_CONTENT intent"
+    );
     let put = bot
         .sim
         .requests()
         .into_iter()
         .find(|r| r.method == "PUT" && r.path.ends_with("/commands"))
         .unwrap();
-    assert_eq!(put.path, format!("/api/v10/applications/{APP_ID}/guilds/{GUILD_ID}/commands"));
+    assert_eq!(
+        put.path,
+        format!("/api/v10/applications/{APP_ID}/guilds/{GUILD_ID}/commands")
+    );
     let cmds = put.body.as_array().unwrap();
     let qntc = cmds.iter().find(|c| c["name"] == "qntc").expect("/qntc");
-    let subs: Vec<&str> = qntc["options"].as_array().unwrap().iter().map(|o| o["name"].as_str().unwrap()).collect();
+    let subs: Vec<&str> = qntc["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["name"].as_str().unwrap())
+        .collect();
     for s in ["lookup", "explain", "case", "stats", "kb"] {
         assert!(subs.contains(&s), "{subs:?}");
     }
-    let menu = cmds.iter().find(|c| c["name"] == "Diagnose with qntcbot").expect("context menu");
+    let menu = cmds
+        .iter()
+        .find(|c| c["name"] == "Diagnose with qntcbot")
+        .expect("context menu");
     assert_eq!(menu["type"], 3);
     bot.stop().await;
 }
@@ -135,7 +171,10 @@ async fn job_log_gets_one_reply_with_the_finding_and_a_case() {
     let embeds = text_of(&body["embeds"]);
     assert!(embeds.contains(&format!("KB {top}")), "{embeds}");
     let title = &bot.engine.answer(&expected).findings[0].title;
-    assert!(embeds.contains(&serde_json::to_string(title).unwrap()[1..20]), "{embeds}");
+    assert!(
+        embeds.contains(&serde_json::to_string(title).unwrap()[1..20]),
+        "{embeds}"
+    );
     let buttons = body["components"][0]["components"].as_array().unwrap();
     let fix = buttons[0]["custom_id"].as_str().unwrap();
     let case: i64 = fix.split(':').nth(2).unwrap().parse().unwrap();
@@ -165,11 +204,19 @@ async fn chit_chat_and_other_channels_get_no_reply() {
         c.channel_cooldown_secs = 0;
     })
     .await;
-    bot.sim.message_create(CHANNEL_ID, USER_ID, "good morning all, anyone up for lunch later?", vec![]);
+    bot.sim.message_create(
+        CHANNEL_ID,
+        USER_ID,
+        "good morning all, anyone up for lunch later?",
+        vec![],
+    );
     bot.sim.message_create(OTHER_CHANNEL_ID, USER_ID, CPDB053_LOG, vec![]);
     // A bot's message is never answered.
     let id = bot.sim.next_id();
-    bot.sim.dispatch("MESSAGE_CREATE", message_json(id, CHANNEL_ID, user_json(777, true), CPDB053_LOG, vec![]));
+    bot.sim.dispatch(
+        "MESSAGE_CREATE",
+        message_json(id, CHANNEL_ID, user_json(777, true), CPDB053_LOG, vec![]),
+    );
     let log = bot.sim.message_create(CHANNEL_ID, USER_ID, CPDB053_LOG, vec![]);
     bot.reply_to(log).await.expect("the log is answered");
     tokio::time::sleep(Duration::from_millis(800)).await;
@@ -188,7 +235,8 @@ async fn edit_is_rediagnosed_only_when_evidence_changes() {
     let msg = bot.sim.message_create(CHANNEL_ID, USER_ID, CPDB053_LOG, vec![]);
     bot.reply_to(msg).await.expect("first reply");
     // Same evidence, different wording: quiet.
-    bot.sim.message_update(msg, CHANNEL_ID, USER_ID, &format!("{CPDB053_LOG}\nthanks in advance"));
+    bot.sim
+        .message_update(msg, CHANNEL_ID, USER_ID, &format!("{CPDB053_LOG}\nthanks in advance"));
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert_eq!(bot.replies(CHANNEL_ID).len(), 1);
     bot.stop().await;
@@ -204,12 +252,20 @@ async fn slash_lookup_and_autocomplete() {
     let expected = bot.engine.lookup("CPDB053", 1).await;
     let top = &expected[0].findings[0].entry_id;
     assert!(text_of(&cb.body["data"]["embeds"]).contains(&format!("KB {top}")));
-    assert_eq!(cb.body["data"]["flags"].as_u64().unwrap_or(0) & 64, 0, "public in a watched channel");
+    assert_eq!(
+        cb.body["data"]["flags"].as_u64().unwrap_or(0) & 64,
+        0,
+        "public in a watched channel"
+    );
 
     let q = json!({"name": "query", "type": 3, "value": "CPDB053"});
     let id = bot.sim.slash(2, &["lookup"], vec![q], USER_ID, &[], OTHER_CHANNEL_ID);
     let cb = bot.callback(id).await.expect("lookup answered");
-    assert_eq!(cb.body["data"]["flags"].as_u64().unwrap_or(0) & 64, 64, "ephemeral elsewhere");
+    assert_eq!(
+        cb.body["data"]["flags"].as_u64().unwrap_or(0) & 64,
+        64,
+        "ephemeral elsewhere"
+    );
 
     let q = json!({"name": "query", "type": 3, "value": "domain", "focused": true});
     let id = bot.sim.slash(4, &["lookup"], vec![q], USER_ID, &[], CHANNEL_ID);
@@ -226,12 +282,16 @@ async fn slash_lookup_and_autocomplete() {
 async fn staff_commands_are_checked() {
     let bot = Bot::start(|_| {}).await;
     let opt = json!({"name": "id", "type": 4, "value": 1});
-    let id = bot.sim.slash(2, &["case", "show"], vec![opt.clone()], USER_ID, &[], CHANNEL_ID);
+    let id = bot
+        .sim
+        .slash(2, &["case", "show"], vec![opt.clone()], USER_ID, &[], CHANNEL_ID);
     let cb = bot.callback(id).await.expect("answered");
     assert!(text_of(&cb.body).contains("staff"), "{}", cb.body);
     assert_eq!(cb.body["data"]["flags"].as_u64().unwrap_or(0) & 64, 64);
 
-    let id = bot.sim.slash(2, &["case", "show"], vec![opt], USER_ID, &[STAFF_ROLE], CHANNEL_ID);
+    let id = bot
+        .sim
+        .slash(2, &["case", "show"], vec![opt], USER_ID, &[STAFF_ROLE], CHANNEL_ID);
     let cb = bot.callback(id).await.expect("answered");
     assert!(text_of(&cb.body).contains("No case #1"), "{}", cb.body);
     bot.stop().await;
@@ -248,7 +308,13 @@ async fn buttons_record_feedback_and_reject_forgeries() {
     let answer_msg = message_json(bot.sim.next_id(), CHANNEL_ID, user_json(BOT_ID, true), "", vec![]);
 
     // Forged: a case that does not exist, and an entry the case never offered.
-    let id = bot.sim.button("qntc:fix:999:cpdb053-triage", answer_msg.clone(), USER_ID, &[], CHANNEL_ID);
+    let id = bot.sim.button(
+        "qntc:fix:999:cpdb053-triage",
+        answer_msg.clone(),
+        USER_ID,
+        &[],
+        CHANNEL_ID,
+    );
     assert!(text_of(&bot.callback(id).await.unwrap().body).contains("no longer exists"));
     let forged = format!("qntc:fix:{case}:not-offered");
     let id = bot.sim.button(&forged, answer_msg.clone(), USER_ID, &[], CHANNEL_ID);
@@ -270,7 +336,12 @@ async fn buttons_record_feedback_and_reject_forgeries() {
     // The asker dismisses: the answer is deleted.
     let id = bot.sim.button(dis, answer_msg, USER_ID, &[], CHANNEL_ID);
     bot.callback(id).await.expect("dismiss acknowledged");
-    assert!(bot.sim.wait_for(T, |r| r.method == "DELETE" && r.path.contains("/messages/")).await.is_some());
+    assert!(
+        bot.sim
+            .wait_for(T, |r| r.method == "DELETE" && r.path.contains("/messages/"))
+            .await
+            .is_some()
+    );
     bot.stop().await;
 }
 
@@ -285,7 +356,10 @@ async fn burst_of_50_gets_one_reply() {
         bot.sim.message_create(CHANNEL_ID, USER_ID + i % 5, CPDB053_LOG, vec![]);
     }
     // Every message is diagnosed and recorded; wait until all 50 cases exist.
-    let q = CaseQuery { limit: 1000, ..Default::default() };
+    let q = CaseQuery {
+        limit: 1000,
+        ..Default::default()
+    };
     let deadline = Instant::now() + T;
     while bot.core.list_cases(&q).await.unwrap().len() < 50 {
         assert!(Instant::now() < deadline, "not all messages were processed");
@@ -317,7 +391,13 @@ async fn latency() {
     }
     samples.sort();
     let p = |q: f64| samples[((samples.len() as f64 * q) as usize).min(samples.len() - 1)];
-    println!("reply latency over {} messages: p50 {:?}, p99 {:?}, max {:?}", samples.len(), p(0.5), p(0.99), p(1.0));
+    println!(
+        "reply latency over {} messages: p50 {:?}, p99 {:?}, max {:?}",
+        samples.len(),
+        p(0.5),
+        p(0.99),
+        p(1.0)
+    );
     assert!(p(0.99) < Duration::from_millis(50), "p99 {:?}", p(0.99));
     bot.stop().await;
 }

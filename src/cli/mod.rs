@@ -6,6 +6,7 @@
 //! the database could not be used.
 
 pub mod analyze;
+pub mod discord;
 pub mod kb;
 pub mod lookup;
 
@@ -57,6 +58,8 @@ pub enum Command {
         #[command(subcommand)]
         cmd: kb::KbCmd,
     },
+    /// Run the Discord bot (token from QNTCBOT_DISCORD_TOKEN or DISCORD_TOKEN).
+    Discord,
 }
 
 /// What every command that needs settings gets.
@@ -91,6 +94,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Lookup(args) => lookup::run(args, &ctx).await,
         Command::Explain(args) => lookup::explain(args, &ctx).await,
         Command::Kb { cmd } => kb::run(cmd, &ctx).await,
+        Command::Discord => discord::run(&ctx, cli.config.as_deref()).await,
     };
     match result {
         Ok(code) => code,

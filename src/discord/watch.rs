@@ -292,7 +292,7 @@ async fn on_button(ctx: &serenity::Context, bot: &Bot, c: &ComponentInteraction)
     let Some(case) = bot.core.get_case(id.case).await? else {
         return reply_ephemeral(ctx, c, "That case no longer exists.").await;
     };
-    if !case.entries.iter().any(|e| *e == id.entry) {
+    if !case.entries.contains(&id.entry) {
         return reply_ephemeral(ctx, c, "This button does not belong to that case.").await;
     }
     let by = c.user.id.to_string();

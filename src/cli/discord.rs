@@ -1,0 +1,31 @@
+//! `qntcbot discord`: runs the Discord bot until SIGINT or SIGTERM.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::discord::{DiscordConfig, EngineCore};
+
+use super::{Context, EXIT_USAGE};
+
+/// Reads the `[discord]` table of the same layered configuration (file, then
+/// `QNTCBOT_DISCORD__*` variables), takes the token from the environment, starts the bot.
+pub async fn run(ctx: &Context, config_file: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let fig = Config::figment(config_file)?;
+    let cfg: DiscordConfig = if fig.contains("discord") {
+        fig.extract_inner("discord")?
+    } else {
+        DiscordConfig::default()
+    };
+    let cfg = match cfg.resolve() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("qntcbot discord: {e}");
+            return Ok(ExitCode::from(EXIT_USAGE));
+        }
+    };
+    let engine = Arc::new(ctx.engine().await?);
+    crate::discord::run(cfg, Arc::new(EngineCore::new(engine))).await?;
+    Ok(ExitCode::SUCCESS)
+}
