@@ -12,16 +12,17 @@ use super::{Context, EXIT_USAGE};
 /// Reads the `[discord]` table of the same layered configuration (file, then
 /// `QNTCBOT_DISCORD__*` variables), takes the token from the environment, starts the bot.
 pub async fn run(ctx: &Context, config_file: Option<&Path>) -> anyhow::Result<ExitCode> {
-    let fig = Config::figment(config_file)?;
-    let cfg: DiscordConfig = if fig.contains("discord") {
-        fig.extract_inner("discord")?
-    } else {
-        DiscordConfig::default()
-    };
-    let cfg = match cfg.resolve() {
+    let parsed = Config::figment(config_file).and_then(|fig| {
+        if fig.contains("discord") {
+            Ok(fig.extract_inner::<DiscordConfig>("discord")?)
+        } else {
+            Ok(DiscordConfig::default())
+        }
+    });
+    let cfg = match parsed.map_err(anyhow::Error::from).and_then(|c| Ok(c.resolve()?)) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("qntcbot discord: {e}");
+            eprintln!("qntcbot discord: {e:#}");
             return Ok(ExitCode::from(EXIT_USAGE));
         }
     };
