@@ -19,7 +19,7 @@ pub async fn run(ctx: &Context, config_file: Option<&Path>) -> anyhow::Result<Ex
             Ok(DiscordConfig::default())
         }
     });
-    let cfg = match parsed.map_err(anyhow::Error::from).and_then(|c| Ok(c.resolve()?)) {
+    let cfg = match parsed.and_then(|c| Ok(c.resolve()?)) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("qntcbot discord: {e:#}");
