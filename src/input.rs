@@ -72,13 +72,8 @@ fn clean(text: &str) -> String {
             out.push('\n');
             continue;
         }
-        for c in line.chars() {
-            match c {
-                '\t' => out.push(' '),
-                c if c.is_control() => {}
-                c => out.push(c),
-            }
-        }
+        // Tabs stay: they separate the cells of a result grid copied from Run SQL Scripts.
+        out.extend(line.chars().filter(|&c| c == '\t' || !c.is_control()));
         out.push('\n');
     }
     // Inline backticks around ids and commands (`CPDB053`) are formatting, not content.
@@ -110,6 +105,12 @@ mod tests {
     fn undoes_chat_formatting() {
         let n = normalize(b"> ```\r\n> CPDB053  Diagnostic  30\r\n> ```\r\n").unwrap();
         assert_eq!(n.text, "\nCPDB053  Diagnostic  30\n\n");
+    }
+
+    #[test]
+    fn keeps_tabs_between_cells() {
+        let n = normalize(b"MESSAGE_ID\tMESSAGE_TEXT\r\nCPFA0A9\tObject not found.\r\n").unwrap();
+        assert_eq!(n.text, "MESSAGE_ID\tMESSAGE_TEXT\nCPFA0A9\tObject not found.\n");
     }
 
     #[test]

@@ -2,6 +2,12 @@
 //! "Additional Message Information" screen, the DSPJOBLOG list view, QSYS2.JOBLOG_INFO rows and
 //! bare `MSGID  type  sev  text` lines.
 
+mod known;
+mod patterns;
+mod scan;
+mod table;
+mod text;
+
 use serde::Serialize;
 
 /// The shape the pasted text was recognised as. A message may mix several; `form` names the
@@ -52,8 +58,11 @@ pub struct LogMessage {
 /// printed job log.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RequestLine {
+    /// 1-based input line.
     pub line: usize,
+    /// The command name, upper case, without library: `WRKLNK`.
     pub command: String,
+    /// The whole command as logged: `WRKLNK OBJ('/QNTC/NAS01')`.
     pub text: String,
 }
 
@@ -73,11 +82,14 @@ pub struct ParsedLog {
     pub form: Form,
     pub messages: Vec<LogMessage>,
     pub requests: Vec<RequestLine>,
+    /// The first job named in the text (see `jobs`).
     pub job: Option<JobInfo>,
+    /// Every job named in the text, in order: one paste may hold several job logs.
+    pub jobs: Vec<JobInfo>,
 }
 
 /// Parses normalised text (see [`crate::input::normalize`]). Never fails: what is not
 /// recognised is simply not in the result.
-pub fn parse(_text: &str) -> ParsedLog {
-    ParsedLog::default()
+pub fn parse(text: &str) -> ParsedLog {
+    scan::Scanner::new(text).run()
 }
