@@ -61,7 +61,7 @@ pub static PAIR: LazyLock<Regex> = LazyLock::new(|| {
 /// Screen furniture that carries nothing: scroll markers, prompts, function-key rows, the end
 /// marker of a spooled file.
 pub static CHROME: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"(?i)^\s*(?:More\.\.\.|Bottom|Press Enter to continue\.?|Type choices, press Enter\.?|Type reply.*|System\s*:\s*\S+|F\d{1,2}=\S.*|\*\s*\*\s*\*.*E\s?N\s?D\s+O\s?F\s+L\s?I\s?S\s?T\s?I\s?N\s?G.*)\s*$")
+    re(r"(?i)^\s*(?:More\.\.\.|Bottom|Press Enter to continue\.?|Type choices, press Enter\.?|Type reply.*|System\s*:\s*\S+|F\d{1,2}=\S.*|(?-i:(?:(?:FROM|TO)\s+PGM|LIBRARY|INST|\s)+)|(?:\S+\s+)?\d{1,4}[/.\-]\d{1,2}[/.\-]\d{1,4}\s+\d{1,2}[:.]\d{2}[:.]\d{2}.*\bPage\s+\d+|\*\s*\*\s*\*.*E\s?N\s?D\s+O\s?F\s+L\s?I\s?S\s?T\s?I\s?N\s?G.*)\s*$")
 });
 
 pub static SCREEN_TITLE: LazyLock<Regex> = LazyLock::new(|| {
@@ -85,6 +85,10 @@ pub static PROGRAM_COLUMNS: LazyLock<Regex> =
     LazyLock::new(|| re(r"^\s*[A-Z0-9*#$@_]+(?:\s+[A-Z0-9*#$@_]+){0,5}\s*$"));
 
 pub static MSGID_ONLY: LazyLock<Regex> = LazyLock::new(|| re(&format!("^{MSGID}$")));
+
+/// CPF1124 "Job 123456/JSMITH/QPADEV0001 started ..."
+pub static JOB_STARTED: LazyLock<Regex> =
+    LazyLock::new(|| re(r"\bJob\s+(\d{6})/([A-Z0-9#$@_]+)/([A-Z0-9#$@_.]+)\s+started\b"));
 
 /// CPF1124 "Job ... started ... in subsystem QINTER ..."
 pub static STARTED_IN_SUBSYSTEM: LazyLock<Regex> =

@@ -4,7 +4,7 @@
 
 use super::known;
 use super::patterns::{
-    BARE, BARE_REST, BLOCK_LABEL, CHROME, COLUMN_HEADER, MSGID_ONLY, PAGE_HEADER, PAIR, PRINTED_HEADER,
+    BARE, BARE_REST, BLOCK_LABEL, CHROME, COLUMN_HEADER, MSGID_ONLY, PAGE_HEADER, PAIR, JOB_STARTED, PRINTED_HEADER,
     PROGRAM_COLUMNS, RELEASE, REQUEST_LIST, REQUEST_LOGGED, SCREEN_TITLE, STARTED_IN_SUBSYSTEM, plausible_id,
 };
 use super::table;
@@ -97,7 +97,7 @@ impl<'a> Builder<'a> {
         self.last = line;
     }
 
-    fn start_block(&mut self, block: Block, value: &'a str, line: usize) {
+    fn start_block(&mut self, block: Block, value: &str, raw: &'a str, line: usize) {
         self.block = block;
         if let Some(acc) = self.block_text() {
             if !acc.is_empty() {
@@ -106,7 +106,7 @@ impl<'a> Builder<'a> {
             }
             acc.push_str(value.trim());
         }
-        self.prev_raw = value;
+        self.prev_raw = raw;
         self.blank_since = false;
         self.last = line;
     }
@@ -274,7 +274,7 @@ impl<'a> Scanner<'a> {
                 self.cur = Some(Builder::new(form, no));
             }
             if let Some(b) = self.cur.as_mut() {
-                b.start_block(block, value, no);
+                b.start_block(block, value, raw, no);
             }
             return;
         }
@@ -327,6 +327,11 @@ impl<'a> Scanner<'a> {
                 "number" => job[2] = Some(value),
                 "job type" | "type of job" => job_type = Some(value),
                 "job description" | "library" => {}
+                // F9 "Display Message Details" repeats the id of the F1 screen before it.
+                "message id"
+                    if self.cur.as_ref().is_some_and(|b| {
+                        b.form == Form::MessageDetail && b.id.as_deref() == Some(value.as_str()) && no - b.last < 40
+                    }) => {}
                 "message id" => {
                     self.finish();
                     self.flush_prose();
@@ -387,8 +392,7 @@ impl<'a> Scanner<'a> {
         b.severity = r.name("sev").and_then(|m| m.as_str().parse().ok());
         b.list_indent = indent(c.get(0).map_or("", |m| m.as_str()));
         let raw = c.get(0).map_or("", |m| m.as_str());
-        b.start_block(Block::Message, text, no);
-        b.prev_raw = raw;
+        b.start_block(Block::Message, text, raw, no);
         self.cur = Some(b);
         true
     }
@@ -428,8 +432,7 @@ impl<'a> Scanner<'a> {
         if self.list_mode {
             let mut b = Builder::new(Form::ListView, no);
             b.list_indent = indent(raw);
-            b.start_block(Block::Message, raw, no);
-            b.prev_raw = raw;
+            b.start_block(Block::Message, raw, raw, no);
             self.cur = Some(b);
             return;
         }
@@ -499,11 +502,10 @@ impl<'a> Scanner<'a> {
 
     fn job_header(&mut self, job: [Option<String>; 3], job_type: Option<String>) {
         let [name, user, number] = job;
-        let same = |j: &JobInfo| {
-            (name.is_none() || j.job_name == name)
-                && (user.is_none() || j.user == user)
-                && (number.is_none() || j.number == number)
-        };
+        // A job header cut at the terminal width arrives in pieces; a piece that does not
+        // contradict the current job completes it.
+        let fits = |have: &Option<String>, new: &Option<String>| new.is_none() || have.is_none() || have == new;
+        let same = |j: &JobInfo| fits(&j.job_name, &name) && fits(&j.user, &user) && fits(&j.number, &number);
         let idx = match self.cur_job {
             Some(i) if self.jobs.get(i).is_some_and(same) => i,
             _ => match self.jobs.iter().position(same) {
@@ -634,6 +636,12 @@ impl<'a> Scanner<'a> {
             (None, Some(t)) => Some(t.clone()),
             _ => None,
         });
+        if id.as_deref() == Some("CPF1124")
+            && let Some(c) = JOB_STARTED.captures(&text)
+        {
+            let part = |i: usize| c.get(i).map(|m| m.as_str().to_string());
+            self.job_header([part(3), part(2), part(1)], None);
+        }
         if let Some(j) = self.cur_job.and_then(|i| self.jobs.get_mut(i))
             && j.job_type.is_none()
         {
@@ -689,7 +697,7 @@ fn sentence_end(text: &str, from: usize) -> usize {
     let b = text.as_bytes();
     let mut i = from;
     while i < b.len() {
-        if b[i] == b'.' && (i + 1 == b.len() || b[i + 1].is_ascii_whitespace()) {
+        if b[i] == b'.' && (i + 1 == b.len() || b[i + 1].is_ascii_whitespace() || b"\"')]".contains(&b[i + 1])) {
             return i + 1;
         }
         i += 1;

@@ -66,7 +66,7 @@ fn is_word_char(c: char) -> bool {
 static OBJECT_IS: LazyLock<Regex> = LazyLock::new(|| {
     // "Object is &1." ends the first-level text of the CPFA0xx messages, so the path runs to
     // the sentence end and may contain spaces.
-    crate::joblog::patterns::re(r"(?i)\bobject\s+is\s+(/.*?)(?:\.(?:\s|$)|$)")
+    crate::joblog::patterns::re(r#"(?i)\bobject\s+is\s+(/[^"]*?)(?:\.(?:[\s"')\]]|$)|["]|$)"#)
 });
 
 static PATH: LazyLock<Regex> = LazyLock::new(|| {
