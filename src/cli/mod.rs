@@ -9,6 +9,7 @@ pub mod analyze;
 pub mod discord;
 pub mod kb;
 pub mod lookup;
+pub mod parse;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -53,6 +54,8 @@ pub enum Command {
     Lookup(lookup::LookupArgs),
     /// Explain an IBM i error code or message id (3401, CPE3401, EACCES, CPFA0AD).
     Explain(lookup::ExplainArgs),
+    /// Show the messages, requests and job the job-log parser finds (file, - or stdin).
+    Parse(parse::ParseArgs),
     /// Check or list the knowledge base.
     Kb {
         #[command(subcommand)]
@@ -95,6 +98,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Explain(args) => lookup::explain(args, &ctx).await,
         Command::Kb { cmd } => kb::run(cmd, &ctx).await,
         Command::Discord => discord::run(&ctx, cli.config.as_deref()).await,
+        Command::Parse(args) => parse::run(args),
     };
     match result {
         Ok(code) => code,
