@@ -36,7 +36,12 @@ fn compare(expected: &Value, actual: &Value, at: &str, problems: &mut Vec<String
         }
         (Value::Array(e), Value::Array(a)) if e.iter().any(Value::is_object) => {
             if e.len() != a.len() {
-                problems.push(format!("{at}: expected {} entries, got {}: {}", e.len(), a.len(), actual));
+                problems.push(format!(
+                    "{at}: expected {} entries, got {}: {}",
+                    e.len(),
+                    a.len(),
+                    actual
+                ));
                 return;
             }
             for (i, (ev, av)) in e.iter().zip(a).enumerate() {
@@ -82,8 +87,16 @@ fn line_ranges_point_at_the_message_lines() {
         let parsed = qntcbot::joblog::parse(&text);
         for m in &parsed.messages {
             let (a, b) = m.lines;
-            assert!(a >= 1 && a <= b && b <= lines.len(), "{}: {:?}", path.display(), m.lines);
-            if let Some(id) = m.id.as_deref().filter(|_| m.id_source == Some(qntcbot::joblog::IdSource::Literal)) {
+            assert!(
+                a >= 1 && a <= b && b <= lines.len(),
+                "{}: {:?}",
+                path.display(),
+                m.lines
+            );
+            if let Some(id) =
+                m.id.as_deref()
+                    .filter(|_| m.id_source == Some(qntcbot::joblog::IdSource::Literal))
+            {
                 let span = lines[a - 1..b].join("\n");
                 assert!(span.contains(id), "{}: {id} not within lines {a}-{b}", path.display());
             }

@@ -48,7 +48,11 @@ fn check(raw: &[u8]) {
     let lines = n.text.lines().count().max(1);
     let parsed = parse(&n.text);
     for m in &parsed.messages {
-        assert!(m.lines.0 >= 1 && m.lines.0 <= m.lines.1 && m.lines.1 <= lines, "{:?} of {lines}", m.lines);
+        assert!(
+            m.lines.0 >= 1 && m.lines.0 <= m.lines.1 && m.lines.1 <= lines,
+            "{:?} of {lines}",
+            m.lines
+        );
     }
     for r in &parsed.requests {
         assert!(r.line >= 1 && r.line <= lines, "{} of {lines}", r.line);

@@ -48,8 +48,16 @@ pub fn run(args: &ParseArgs) -> anyhow::Result<ExitCode> {
 /// One readable block per message, then requests and jobs.
 pub fn listing(p: &ParsedLog) -> String {
     let mut s = String::new();
-    let form = serde_json::to_value(p.form).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
-    let _ = writeln!(s, "form: {form}, {} message(s), {} request(s)", p.messages.len(), p.requests.len());
+    let form = serde_json::to_value(p.form)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    let _ = writeln!(
+        s,
+        "form: {form}, {} message(s), {} request(s)",
+        p.messages.len(),
+        p.requests.len()
+    );
     for j in &p.jobs {
         let f = |o: &Option<String>| o.clone().unwrap_or_else(|| "?".into());
         let _ = writeln!(

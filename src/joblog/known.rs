@@ -9,7 +9,10 @@ use regex::Regex;
 use std::sync::LazyLock;
 
 const KNOWN: &[(&str, &str)] = &[
-    ("CPDB053", "Error exchanging security information for user &2 on network server &5."),
+    (
+        "CPDB053",
+        "Error exchanging security information for user &2 on network server &5.",
+    ),
     ("CPFA0A9", "Object not found.  Object is &1."),
     ("CPFA09C", "Not authorized to object.  Object is &1."),
     ("CPFA0AD", "Function not supported by file system."),
@@ -34,7 +37,11 @@ static MATCHERS: LazyLock<Vec<Matcher>> = LazyLock::new(|| {
         .iter()
         .map(|(id, text)| {
             let (pattern, literal_len) = pattern_for(text);
-            Matcher { id, re: super::patterns::re(&pattern), literal_len }
+            Matcher {
+                id,
+                re: super::patterns::re(&pattern),
+                literal_len,
+            }
         })
         .collect()
 });
@@ -100,7 +107,11 @@ pub fn find_in_prose(text: &str) -> Vec<Recognised> {
     let mut found: Vec<Recognised> = Vec::new();
     for m in MATCHERS.iter().filter(|m| m.literal_len >= PROSE_MIN_LITERAL) {
         for f in m.re.find_iter(text) {
-            found.push(Recognised { id: m.id, start: f.start(), end: f.end() });
+            found.push(Recognised {
+                id: m.id,
+                start: f.start(),
+                end: f.end(),
+            });
         }
     }
     found.sort_by_key(|r| r.start);
@@ -121,7 +132,10 @@ mod tests {
     fn recognises_with_odd_spacing_and_case() {
         assert_eq!(recognise("Object not found. Object is /QNTC/NAS01/x."), Some("CPFA0A9"));
         assert_eq!(recognise("object  not\nfound.  object is /home/x"), Some("CPFA0A9"));
-        assert_eq!(recognise("Not authorized to object.  Object is /QNTC/a."), Some("CPFA09C"));
+        assert_eq!(
+            recognise("Not authorized to object.  Object is /QNTC/a."),
+            Some("CPFA09C")
+        );
         assert_eq!(
             recognise("Error exchanging security information for user JSMITH on network server NAS01."),
             Some("CPDB053")
@@ -132,7 +146,10 @@ mod tests {
 
     #[test]
     fn tolerates_a_word_split_by_a_wrap() {
-        assert_eq!(recognise("Error exchanging security informa tion for user X on network server Y"), Some("CPDB053"));
+        assert_eq!(
+            recognise("Error exchanging security informa tion for user X on network server Y"),
+            Some("CPDB053")
+        );
     }
 
     #[test]

@@ -21,8 +21,9 @@ pub fn re(pattern: &str) -> Regex {
 pub const MSGID: &str = r"[A-Z][A-Z0-9]{2}[0-9A-F]{4}";
 
 /// `5770SS1 V7R4M0 190621   Display Job Log   SYSNAME  11/24/26 14:02:11 CET  Page 1`
-pub static PAGE_HEADER: LazyLock<Regex> =
-    LazyLock::new(|| re(r"(?i)Display\s+Job\s+Log.*(?:\b\d{4}SS1\b|\bPage\s+\d+\s*$)|\b\d{4}SS1\b.*Display\s+Job\s+Log"));
+pub static PAGE_HEADER: LazyLock<Regex> = LazyLock::new(|| {
+    re(r"(?i)Display\s+Job\s+Log.*(?:\b\d{4}SS1\b|\bPage\s+\d+\s*$)|\b\d{4}SS1\b.*Display\s+Job\s+Log")
+});
 
 pub static RELEASE: LazyLock<Regex> = LazyLock::new(|| re(r"\bV(\d{1,2})R(\d)M(\d)\b"));
 
@@ -40,38 +41,46 @@ pub static PRINTED_HEADER: LazyLock<Regex> = LazyLock::new(|| {
 /// `CPFA09C    Diagnostic    40   Not authorized ...`, `CPDB053: Error exchanging ...`,
 /// `- CPFA0A9 Object not found...` or an id alone.
 pub static BARE: LazyLock<Regex> = LazyLock::new(|| {
-    re(&format!(r"^\s*(?:[-*•]\s+)?(?P<id>{MSGID})(?P<sep>\s*[:\-–—]\s*|\s+|$)(?P<rest>.*?)\s*$"))
+    re(&format!(
+        r"^\s*(?:[-*•]\s+)?(?P<id>{MSGID})(?P<sep>\s*[:\-–—]\s*|\s+|$)(?P<rest>.*?)\s*$"
+    ))
 });
 
 pub static BARE_REST: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"^(?:(?P<type>(?i:completion|diagnostic|escape|informational|information|inquiry|notify|reply|request|\*diag|\*escape|\*info|\*comp|\*inq|\*notify))(?:\s+|$))?(?:(?P<sev>\d{1,2})(?:\s+|$))?(?P<text>.*)$")
+    re(
+        r"^(?:(?P<type>(?i:completion|diagnostic|escape|informational|information|inquiry|notify|reply|request|\*diag|\*escape|\*info|\*comp|\*inq|\*notify))(?:\s+|$))?(?:(?P<sev>\d{1,2})(?:\s+|$))?(?P<text>.*)$",
+    )
 });
 
 /// `Message . . . . :   text`, `Cause . . . . . :`, `Recovery  . . . :`,
 /// `Technical description . . . . . . . . :`.
 pub static BLOCK_LABEL: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"^\s*(?P<label>Message|Cause|Recovery|Technical\s+description|Possible\s+choices\s+for\s+replying\s+to\s+message)\s*(?:\.\s*)+:(?P<value>.*)$")
+    re(
+        r"^\s*(?P<label>Message|Cause|Recovery|Technical\s+description|Possible\s+choices\s+for\s+replying\s+to\s+message)\s*(?:\.\s*)+:(?P<value>.*)$",
+    )
 });
 
 /// `Label . . . . :   value` pairs; several may share a line.
-pub static PAIR: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"(?P<label>[A-Za-z][\w()/'-]*(?: [\w()/'-]+)*)\s*(?:\.\s*)+:\s*(?P<value>\S*)")
-});
+pub static PAIR: LazyLock<Regex> =
+    LazyLock::new(|| re(r"(?P<label>[A-Za-z][\w()/'-]*(?: [\w()/'-]+)*)\s*(?:\.\s*)+:\s*(?P<value>\S*)"));
 
 /// Screen furniture that carries nothing: scroll markers, prompts, function-key rows, the end
 /// marker of a spooled file.
 pub static CHROME: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"(?i)^\s*(?:More\.\.\.|Bottom|Press Enter to continue\.?|Type choices, press Enter\.?|Type reply.*|System\s*:\s*\S+|F\d{1,2}=\S.*|(?-i:(?:(?:FROM|TO)\s+PGM|LIBRARY|INST|\s)+)|(?:\S+\s+)?\d{1,4}[/.\-]\d{1,2}[/.\-]\d{1,4}\s+\d{1,2}[:.]\d{2}[:.]\d{2}.*\bPage\s+\d+|\*\s*\*\s*\*.*E\s?N\s?D\s+O\s?F\s+L\s?I\s?S\s?T\s?I\s?N\s?G.*)\s*$")
+    re(
+        r"(?i)^\s*(?:More\.\.\.|Bottom|Press Enter to continue\.?|Type choices, press Enter\.?|Type reply.*|System\s*:\s*\S+|F\d{1,2}=\S.*|(?-i:(?:(?:FROM|TO)\s+PGM|LIBRARY|INST|\s)+)|(?:\S+\s+)?\d{1,4}[/.\-]\d{1,2}[/.\-]\d{1,4}\s+\d{1,2}[:.]\d{2}[:.]\d{2}.*\bPage\s+\d+|\*\s*\*\s*\*.*E\s?N\s?D\s+O\s?F\s+L\s?I\s?S\s?T\s?I\s?N\s?G.*)\s*$",
+    )
 });
 
 pub static SCREEN_TITLE: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"^\s*(?P<title>Additional Message Information|Display Message Details|Display All Messages|Display Job Log|Display Messages)\s*(?:System\s*:\s*\S+)?\s*$")
+    re(
+        r"^\s*(?P<title>Additional Message Information|Display Message Details|Display All Messages|Display Job Log|Display Messages)\s*(?:System\s*:\s*\S+)?\s*$",
+    )
 });
 
 /// `>> WRKLNK '/QNTC/X'`: a request in the DSPJOBLOG list view, as the user typed it.
-pub static REQUEST_LIST: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"^\s*>>\s*(?P<cmd>(?:[A-Za-z][\w#$@]{0,9}/)?[A-Za-z][\w#$@]{1,9})\b(?P<args>.*?)\s*$")
-});
+pub static REQUEST_LIST: LazyLock<Regex> =
+    LazyLock::new(|| re(r"^\s*>>\s*(?P<cmd>(?:[A-Za-z][\w#$@]{0,9}/)?[A-Za-z][\w#$@]{1,9})\b(?P<args>.*?)\s*$"));
 
 /// `-CPYTOSTMF ...` (a request's text in a printed log) and `200 - CPYTOSTMF ...` (a command
 /// logged by a CL program).
@@ -81,8 +90,7 @@ pub static REQUEST_LOGGED: LazyLock<Regex> = LazyLock::new(|| {
 
 /// A line that holds only program, library and instruction columns: the tail of a printed
 /// header cut at the terminal width.
-pub static PROGRAM_COLUMNS: LazyLock<Regex> =
-    LazyLock::new(|| re(r"^\s*[A-Z0-9*#$@_]+(?:\s+[A-Z0-9*#$@_]+){0,5}\s*$"));
+pub static PROGRAM_COLUMNS: LazyLock<Regex> = LazyLock::new(|| re(r"^\s*[A-Z0-9*#$@_]+(?:\s+[A-Z0-9*#$@_]+){0,5}\s*$"));
 
 pub static MSGID_ONLY: LazyLock<Regex> = LazyLock::new(|| re(&format!("^{MSGID}$")));
 
@@ -119,7 +127,9 @@ mod tests {
 
     #[test]
     fn labels_and_pairs() {
-        let c = BLOCK_LABEL.captures("                                      Recovery  . . . :   Ask").unwrap();
+        let c = BLOCK_LABEL
+            .captures("                                      Recovery  . . . :   Ask")
+            .unwrap();
         assert_eq!(&c["label"], "Recovery");
         assert!(BLOCK_LABEL.captures("Message ID . . . . . . :   CPDB053").is_none());
         let pairs: Vec<(String, String)> = PAIR
@@ -142,8 +152,16 @@ mod tests {
     #[test]
     fn requests() {
         assert_eq!(&REQUEST_LIST.captures(">> wrklnk '/QNTC/X'").unwrap()["cmd"], "wrklnk");
-        assert_eq!(&REQUEST_LOGGED.captures("-CPYTOSTMF FROMMBR('/QSYS.LIB/A.MBR')").unwrap()["cmd"], "CPYTOSTMF");
-        assert_eq!(&REQUEST_LOGGED.captures("  200 - QSYS/CPY OBJ('/x')").unwrap()["cmd"], "QSYS/CPY");
+        assert_eq!(
+            &REQUEST_LOGGED
+                .captures("-CPYTOSTMF FROMMBR('/QSYS.LIB/A.MBR')")
+                .unwrap()["cmd"],
+            "CPYTOSTMF"
+        );
+        assert_eq!(
+            &REQUEST_LOGGED.captures("  200 - QSYS/CPY OBJ('/x')").unwrap()["cmd"],
+            "QSYS/CPY"
+        );
         assert!(REQUEST_LOGGED.captures("- the share is gone").is_none());
     }
 }

@@ -4,7 +4,7 @@
 
 use super::known;
 use super::patterns::{
-    BARE, BARE_REST, BLOCK_LABEL, CHROME, COLUMN_HEADER, MSGID_ONLY, PAGE_HEADER, PAIR, JOB_STARTED, PRINTED_HEADER,
+    BARE, BARE_REST, BLOCK_LABEL, CHROME, COLUMN_HEADER, JOB_STARTED, MSGID_ONLY, PAGE_HEADER, PAIR, PRINTED_HEADER,
     PROGRAM_COLUMNS, RELEASE, REQUEST_LIST, REQUEST_LOGGED, SCREEN_TITLE, STARTED_IN_SUBSYSTEM, plausible_id,
 };
 use super::table;
@@ -124,9 +124,8 @@ fn programs(cols: &[String]) -> (Option<String>, Option<String>) {
     let Some(from) = cols.first() else {
         return (None, None);
     };
-    let is_inst = |s: &str| {
-        s.starts_with('*') && s != "*EXT" || (s.len() >= 2 && s.bytes().all(|b| b.is_ascii_hexdigit()))
-    };
+    let is_inst =
+        |s: &str| s.starts_with('*') && s != "*EXT" || (s.len() >= 2 && s.bytes().all(|b| b.is_ascii_hexdigit()));
     let mut i = 1;
     if cols.get(i).is_some_and(|c| !is_inst(c)) {
         i += 1;
@@ -251,7 +250,10 @@ impl<'a> Scanner<'a> {
         }
         if let Some(c) = REQUEST_LOGGED.captures(raw)
             && !MSGID_ONLY.is_match(&c["cmd"])
-            && self.cur.as_ref().is_none_or(|b| b.block != Block::Message || b.blank_since)
+            && self
+                .cur
+                .as_ref()
+                .is_none_or(|b| b.block != Block::Message || b.blank_since)
         {
             self.finish();
             self.flush_prose();
@@ -270,7 +272,11 @@ impl<'a> Scanner<'a> {
             };
             let value = c.name("value").map_or("", |m| m.as_str());
             if self.cur.is_none() {
-                let form = if self.detail_seen || !self.printed_seen { Form::MessageDetail } else { Form::PrintedJobLog };
+                let form = if self.detail_seen || !self.printed_seen {
+                    Form::MessageDetail
+                } else {
+                    Form::PrintedJobLog
+                };
                 self.cur = Some(Builder::new(form, no));
             }
             if let Some(b) = self.cur.as_mut() {
@@ -472,7 +478,11 @@ impl<'a> Scanner<'a> {
         let p = &mut self.prose;
         let before = p.text.len();
         append_continuation(&mut p.text, p.prev_raw, raw);
-        let offset = if p.text[before..].starts_with(' ') { before + 1 } else { before };
+        let offset = if p.text[before..].starts_with(' ') {
+            before + 1
+        } else {
+            before
+        };
         p.starts.push((offset, no));
         p.prev_raw = raw;
     }
@@ -497,7 +507,11 @@ impl<'a> Scanner<'a> {
 
     fn request(&mut self, no: usize, cmd: &str, text: &str) {
         let name = cmd.rsplit('/').next().unwrap_or(cmd).to_ascii_uppercase();
-        self.out.requests.push(RequestLine { line: no, command: name, text: text.to_string() });
+        self.out.requests.push(RequestLine {
+            line: no,
+            command: name,
+            text: text.to_string(),
+        });
     }
 
     fn job_header(&mut self, job: [Option<String>; 3], job_type: Option<String>) {
@@ -532,7 +546,9 @@ impl<'a> Scanner<'a> {
                 j.job_type = job_type_word(&t).or(j.job_type.take());
             }
             if j.job_type.is_none()
-                && j.job_name.as_deref().is_some_and(|n| n.starts_with("QPADEV") || n.starts_with("DSP"))
+                && j.job_name
+                    .as_deref()
+                    .is_some_and(|n| n.starts_with("QPADEV") || n.starts_with("DSP"))
             {
                 j.job_type = Some("interactive".into());
             }
@@ -568,7 +584,10 @@ impl<'a> Scanner<'a> {
             b.from_program = row.cell(columns.from_program).map(str::to_string);
             b.to_program = row.cell(columns.to_program).map(str::to_string);
             b.message = text.to_string();
-            b.other = row.cell(columns.second_level).map(clean_second_level).unwrap_or_default();
+            b.other = row
+                .cell(columns.second_level)
+                .map(clean_second_level)
+                .unwrap_or_default();
             self.push(b);
         }
     }
@@ -582,7 +601,10 @@ impl<'a> Scanner<'a> {
     fn push(&mut self, b: Builder<'a>) {
         let text = b.message.trim().to_string();
         if matches!(b.msg_type.as_deref(), Some("Request" | "Command")) {
-            let t = text.trim_start_matches(|c: char| c.is_ascii_digit() || c == ' ').trim_start_matches('-').trim();
+            let t = text
+                .trim_start_matches(|c: char| c.is_ascii_digit() || c == ' ')
+                .trim_start_matches('-')
+                .trim();
             if let Some(cmd) = t.split_whitespace().next() {
                 let cmd = cmd.split('(').next().unwrap_or(cmd).to_string();
                 self.request(b.first, &cmd, t);
@@ -605,9 +627,12 @@ impl<'a> Scanner<'a> {
             return;
         }
         let mut second = String::new();
-        for (label, part) in
-            [("Cause", &b.cause), ("Recovery", &b.recovery), ("Technical description", &b.technical), ("", &b.other)]
-        {
+        for (label, part) in [
+            ("Cause", &b.cause),
+            ("Recovery", &b.recovery),
+            ("Technical description", &b.technical),
+            ("", &b.other),
+        ] {
             let part = part.trim();
             if part.is_empty() {
                 continue;
@@ -708,7 +733,12 @@ fn sentence_end(text: &str, from: usize) -> usize {
 /// JOBLOG_INFO keeps the display formatting codes of second-level text: &N (new line),
 /// &P (new paragraph), &B (indented line).
 fn clean_second_level(s: &str) -> String {
-    s.replace("&N ", "\n").replace("&P ", "\n").replace("&B ", "\n").replace("&N", "\n").trim().to_string()
+    s.replace("&N ", "\n")
+        .replace("&P ", "\n")
+        .replace("&B ", "\n")
+        .replace("&N", "\n")
+        .trim()
+        .to_string()
 }
 
 fn job_type_word(t: &str) -> Option<String> {
@@ -727,7 +757,11 @@ fn job_type_clue(id: Option<&str>, text: &str) -> Option<String> {
     match id {
         Some("CPI1125") => Some("batch".into()),
         Some("CPF1124") => STARTED_IN_SUBSYSTEM.captures(text).map(|c| {
-            if matches!(&c[1], "QINTER" | "QCTL") { "interactive".into() } else { "batch".into() }
+            if matches!(&c[1], "QINTER" | "QCTL") {
+                "interactive".into()
+            } else {
+                "batch".into()
+            }
         }),
         _ => None,
     }

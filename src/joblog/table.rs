@@ -55,7 +55,10 @@ pub fn may_be_header(line: &str) -> bool {
 
 fn contains_ci(hay: &str, needle: &str) -> bool {
     hay.len() >= needle.len()
-        && hay.as_bytes().windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+        && hay
+            .as_bytes()
+            .windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
 }
 
 /// Parses the table whose header is `lines[at]`; `None` when the line is not such a header.
@@ -88,7 +91,10 @@ pub fn parse(lines: &[&str], at: usize) -> Option<Table> {
         if cells.len() < 2 || cells.len() * 2 < names.len().min(8) {
             break;
         }
-        rows.push(Row { cells, lines: (i + 1, next) });
+        rows.push(Row {
+            cells,
+            lines: (i + 1, next),
+        });
         i = next;
     }
     Some(Table { columns, rows, next: i })
@@ -110,7 +116,11 @@ fn layout_of(header: &str) -> Layout {
 }
 
 fn normalise_name(cell: &str) -> String {
-    cell.trim().trim_matches('"').trim().to_ascii_uppercase().replace(' ', "_")
+    cell.trim()
+        .trim_matches('"')
+        .trim()
+        .to_ascii_uppercase()
+        .replace(' ', "_")
 }
 
 fn columns_of(names: &[String]) -> Option<Columns> {
@@ -130,7 +140,8 @@ fn columns_of(names: &[String]) -> Option<Columns> {
 }
 
 fn is_rule(line: &str) -> bool {
-    line.chars().all(|c| matches!(c, '-' | '=' | '+' | '|' | ':' | ' ' | '\t'))
+    line.chars()
+        .all(|c| matches!(c, '-' | '=' | '+' | '|' | ':' | ' ' | '\t'))
 }
 
 fn split_simple(line: &str, layout: Layout) -> Vec<String> {
@@ -211,7 +222,10 @@ fn read_record(lines: &[&str], at: usize, delim: char) -> (Vec<String>, usize) {
         cur.push('\n');
     }
     // An unbalanced quote: read the first line plainly and move on.
-    let plain = lines.get(at).map(|l| split_simple(l, Layout::Delimited(delim))).unwrap_or_default();
+    let plain = lines
+        .get(at)
+        .map(|l| split_simple(l, Layout::Delimited(delim)))
+        .unwrap_or_default();
     (plain, at + 1)
 }
 
@@ -232,8 +246,16 @@ mod tests {
         let t = parse(&lines, 0).unwrap();
         assert_eq!(t.rows.len(), 2);
         assert_eq!(t.rows[0].lines, (2, 3));
-        assert_eq!(t.rows[0].cell(t.columns.text), Some("Error exchanging security information for user JSMITH on network server NAS01."));
-        assert!(t.rows[0].cell(t.columns.second_level).unwrap().ends_with("3401. He said \"no\"."));
+        assert_eq!(
+            t.rows[0].cell(t.columns.text),
+            Some("Error exchanging security information for user JSMITH on network server NAS01.")
+        );
+        assert!(
+            t.rows[0]
+                .cell(t.columns.second_level)
+                .unwrap()
+                .ends_with("3401. He said \"no\".")
+        );
         assert_eq!(t.rows[1].cell(t.columns.id), Some("CPFA0A9"));
         assert_eq!(t.next, 4);
     }
@@ -249,20 +271,33 @@ mod tests {
 
     #[test]
     fn tabs_pipes_and_aligned() {
-        let tsv = ["MESSAGE_ID\tMESSAGE_TYPE\tSEVERITY\tMESSAGE_TEXT", "CPFA09C\tDIAGNOSTIC\t40\tNot authorized to object.  Object is /QNTC/a."];
+        let tsv = [
+            "MESSAGE_ID\tMESSAGE_TYPE\tSEVERITY\tMESSAGE_TEXT",
+            "CPFA09C\tDIAGNOSTIC\t40\tNot authorized to object.  Object is /QNTC/a.",
+        ];
         let t = parse(&tsv, 0).unwrap();
         assert_eq!(t.rows[0].cell(t.columns.severity), Some("40"));
-        let md = ["| MESSAGE_ID | SEVERITY | MESSAGE_TEXT |", "|---|---|---|", "| CPFA0AD | 40 | Function not supported by file system. |"];
+        let md = [
+            "| MESSAGE_ID | SEVERITY | MESSAGE_TEXT |",
+            "|---|---|---|",
+            "| CPFA0AD | 40 | Function not supported by file system. |",
+        ];
         let t = parse(&md, 0).unwrap();
         assert_eq!(t.rows.len(), 1);
-        assert_eq!(t.rows[0].cell(t.columns.text), Some("Function not supported by file system."));
+        assert_eq!(
+            t.rows[0].cell(t.columns.text),
+            Some("Function not supported by file system.")
+        );
         let al = [
             "MESSAGE_ID  MESSAGE_TYPE  SEVERITY  MESSAGE_TEXT",
             "----------  ------------  --------  ------------",
             "CPF2817     ESCAPE              40  Copy command ended because of error.",
         ];
         let t = parse(&al, 0).unwrap();
-        assert_eq!(t.rows[0].cell(t.columns.text), Some("Copy command ended because of error."));
+        assert_eq!(
+            t.rows[0].cell(t.columns.text),
+            Some("Copy command ended because of error.")
+        );
         assert_eq!(t.rows[0].cell(t.columns.severity), Some("40"));
     }
 

@@ -69,9 +69,7 @@ static OBJECT_IS: LazyLock<Regex> = LazyLock::new(|| {
     crate::joblog::patterns::re(r#"(?i)\bobject\s+is\s+(/[^"]*?)(?:\.(?:[\s"')\]]|$)|["]|$)"#)
 });
 
-static PATH: LazyLock<Regex> = LazyLock::new(|| {
-    crate::joblog::patterns::re(r#"(?:^|[\s'"(=])(/[^\s'"()<>;|,]+)"#)
-});
+static PATH: LazyLock<Regex> = LazyLock::new(|| crate::joblog::patterns::re(r#"(?:^|[\s'"(=])(/[^\s'"()<>;|,]+)"#));
 
 /// IFS paths mentioned in `text`, in order of appearance, without duplicates.
 pub fn paths(text: &str, out: &mut Vec<String>) {
@@ -109,7 +107,6 @@ static ERROR_CLASS: LazyLock<Regex> = LazyLock::new(|| {
 });
 static ERROR_CODE: LazyLock<Regex> = LazyLock::new(|| {
     crate::joblog::patterns::re(r"(?i)\berror\s+code\s+(?:was\s+|is\s+|=\s*|:\s*)?(X'[0-9A-F]+'|-?\d+)")
-        
 });
 
 /// The error class and error code that CPDB053 and similar messages report in their text.
@@ -163,8 +160,15 @@ mod tests {
     #[test]
     fn word_wrap_keeps_space() {
         let mut acc = "Error exchanging security information for user JSMITH on".to_string();
-        append_continuation(&mut acc, "  Error exchanging security information for user JSMITH on", "    network server NAS01.");
-        assert_eq!(acc, "Error exchanging security information for user JSMITH on network server NAS01.");
+        append_continuation(
+            &mut acc,
+            "  Error exchanging security information for user JSMITH on",
+            "    network server NAS01.",
+        );
+        assert_eq!(
+            acc,
+            "Error exchanging security information for user JSMITH on network server NAS01."
+        );
     }
 
     #[test]
@@ -188,8 +192,18 @@ mod tests {
     fn paths_with_spaces_and_in_commands() {
         let mut v = Vec::new();
         paths("Object not copied.  Object is /QNTC/NAS01/My Share/a.txt.", &mut v);
-        paths("CPYTOSTMF FROMMBR('/QSYS.LIB/X.LIB/F.FILE/M.MBR') TOSTMF('/QNTC/NAS01/out.txt')", &mut v);
-        assert_eq!(v, ["/QNTC/NAS01/My Share/a.txt", "/QSYS.LIB/X.LIB/F.FILE/M.MBR", "/QNTC/NAS01/out.txt"]);
+        paths(
+            "CPYTOSTMF FROMMBR('/QSYS.LIB/X.LIB/F.FILE/M.MBR') TOSTMF('/QNTC/NAS01/out.txt')",
+            &mut v,
+        );
+        assert_eq!(
+            v,
+            [
+                "/QNTC/NAS01/My Share/a.txt",
+                "/QSYS.LIB/X.LIB/F.FILE/M.MBR",
+                "/QNTC/NAS01/out.txt"
+            ]
+        );
         let mut none = Vec::new();
         paths("on 11/24/26 and/or 1 / 2", &mut none);
         assert!(none.is_empty(), "{none:?}");
@@ -199,7 +213,10 @@ mod tests {
     fn error_class_and_code() {
         let t = "The system was exchanging security information with a network server. The error class was 0, and the error\n code was 3401.";
         assert_eq!(error_class_code(t), (Some("0".into()), Some("3401".into())));
-        assert_eq!(error_class_code("The error code is X'020A'."), (None, Some("X'020A'".into())));
+        assert_eq!(
+            error_class_code("The error code is X'020A'."),
+            (None, Some("X'020A'".into()))
+        );
         assert_eq!(error_class_code("no codes"), (None, None));
     }
 
