@@ -93,3 +93,69 @@ pub struct ParsedLog {
 pub fn parse(text: &str) -> ParsedLog {
     scan::Scanner::new(text).run()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_raw(raw: &str) -> ParsedLog {
+        parse(&crate::input::normalize(raw.as_bytes()).unwrap().text)
+    }
+
+    #[test]
+    fn crlf_and_quote_markers_do_not_change_the_parse() {
+        let lf = "CPFA0A9    Diagnostic    40   Object not found.  Object is /QNTC/NAS01/x.\n";
+        let crlf = "> CPFA0A9    Diagnostic    40   Object not found.  Object is /QNTC/NAS01/x.\r\n";
+        assert_eq!(parse_raw(lf), parse_raw(crlf));
+        assert_eq!(parse_raw(lf).messages[0].paths, ["/QNTC/NAS01/x"]);
+    }
+
+    #[test]
+    fn list_view_messages_are_recognised_by_text_and_wraps_rejoined() {
+        let p = parse_raw(
+            ">> WRKLNK '/QNTC/NAS01'\n    Error exchanging security information for user A on network\n      server NAS01.\n    Object not found.  Object is /QNTC/NAS01/a/very/long/pa\n      th/x.\n",
+        );
+        assert_eq!(p.form, Form::ListView);
+        let ids: Vec<_> = p
+            .messages
+            .iter()
+            .map(|m| (m.id.as_deref(), m.id_source, m.lines))
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                (Some("CPDB053"), Some(IdSource::RecognisedByText), (2, 3)),
+                (Some("CPFA0A9"), Some(IdSource::RecognisedByText), (4, 5)),
+            ]
+        );
+        assert_eq!(p.messages[1].paths, ["/QNTC/NAS01/a/very/long/path/x"]);
+        assert_eq!(p.requests[0].command, "WRKLNK");
+    }
+
+    #[test]
+    fn an_id_mentioned_in_a_sentence_is_not_a_message_line() {
+        let p = parse_raw("CPDB053 when I open the share, any idea?\n");
+        assert!(p.messages.is_empty());
+    }
+
+    #[test]
+    fn message_text_continues_across_a_page_break() {
+        let p = parse_raw(concat!(
+            " CPFA09C    Diagnostic              40   11/24/26  02:00:02.114500  QP0LLIB2     QSYS        *STMT    QSYS                    *STMT\n",
+            "                                      Cause . . . . . :   The error class was 0, and the\n",
+            "\n",
+            " 5770SS1 V7R4M0 190621                    Display Job Log                        PROD01    11/24/26 02:00:09 CET     Page    2\n",
+            " MSGID      TYPE                    SEV  DATE      TIME             FROM PGM     LIBRARY     INST     TO PGM      LIBRARY     INST\n",
+            "                                        error code was 3401.\n",
+        ));
+        assert_eq!(p.messages.len(), 1);
+        assert_eq!(p.messages[0].error_code.as_deref(), Some("3401"));
+        assert_eq!(p.messages[0].lines, (1, 6));
+    }
+
+    #[test]
+    fn prose_without_job_log_shapes_yields_nothing() {
+        let p = parse_raw("QNTC broke after the 7.4 upgrade, WRKLNK shows nothing.\n");
+        assert_eq!(p, ParsedLog::default());
+    }
+}
