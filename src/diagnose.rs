@@ -157,11 +157,12 @@ pub fn diagnose(kb: &Kb, evidence: Evidence, text: &str, priors: &Priors, settin
             );
         }
     }
-    for (i, j) in kb.pattern_hits(text) {
+    let lower = text.to_lowercase();
+    for (i, j) in kb.pattern_hits(text, &lower) {
         let p = &kb.entries[i].patterns[j];
         let shown = p
-            .regex
-            .find(text)
+            .regex()
+            .and_then(|re| re.find(text))
             .map(|m| m.as_str().trim().chars().take(80).collect::<String>())
             .unwrap_or_default();
         let verb = if p.weight < 0.0 { "argues against" } else { "matches" };
@@ -170,7 +171,6 @@ pub fn diagnose(kb: &Kb, evidence: Evidence, text: &str, priors: &Priors, settin
             .or_default()
             .add(p.weight, format!("“{shown}” {verb} a known pattern"));
     }
-    let lower = text.to_lowercase();
     for (i, phrase) in kb.phrase_hits(&lower) {
         let s = scores.entry(i).or_default();
         let room = (weight::PHRASES_MAX - s.phrases).max(0.0);

@@ -33,7 +33,8 @@ pub async fn run(cmd: &KbCmd, ctx: &Context) -> anyhow::Result<ExitCode> {
     match cmd {
         KbCmd::Check { dir } => {
             let dir = dir.clone().unwrap_or_else(|| ctx.config.kb_dir());
-            let report = load_dir(&dir);
+            let mut report = load_dir(&dir);
+            report.compile_patterns();
             for p in &report.problems {
                 println!("{p}");
             }

@@ -1,13 +1,13 @@
 //! The knowledge base compiled for matching. Every lookup structure is built once per load so
 //! that diagnosing a text costs one pass per kind of evidence, whatever the number of entries:
-//! hash maps for ids and codes, one Aho-Corasick automaton for every phrase, one `RegexSet`
-//! for every pattern, and a deletion index for typo-tolerant terms.
+//! hash maps for ids and codes, one Aho-Corasick automaton for every phrase, one for the
+//! literal anchors of every pattern (only patterns whose anchor occurs are compiled and run),
+//! and a deletion index for typo-tolerant terms.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
-use regex::{RegexSet, RegexSetBuilder};
 
 use super::Entry;
 
@@ -24,9 +24,11 @@ pub struct Kb {
     phrases: Option<AhoCorasick>,
     /// Phrase automaton pattern index -> entries that list the phrase.
     phrase_owners: Vec<Vec<usize>>,
-    patterns: Option<RegexSet>,
-    /// RegexSet index -> (entry, pattern index within the entry).
-    pattern_owners: Vec<(usize, usize)>,
+    /// Anchor literals of all patterns; automaton index -> (entry, pattern) pairs.
+    anchors: Option<AhoCorasick>,
+    anchor_owners: Vec<Vec<(usize, usize)>>,
+    /// Patterns without a required literal: tried on every text.
+    unanchored: Vec<(usize, usize)>,
     /// Term -> entries whose title, tags, phrases or ids contain it, and its inverse document
     /// frequency.
     terms: HashMap<String, (Vec<usize>, f64)>,
@@ -48,8 +50,10 @@ impl Kb {
         let mut phrase_ix: HashMap<String, usize> = HashMap::new();
         let mut phrase_list: Vec<String> = Vec::new();
         let mut phrase_owners: Vec<Vec<usize>> = Vec::new();
-        let mut regexes = Vec::new();
-        let mut pattern_owners = Vec::new();
+        let mut anchor_ix: HashMap<String, usize> = HashMap::new();
+        let mut anchor_list: Vec<String> = Vec::new();
+        let mut anchor_owners: Vec<Vec<(usize, usize)>> = Vec::new();
+        let mut unanchored = Vec::new();
         let mut docs: Vec<HashSet<String>> = Vec::with_capacity(entries.len());
         for (i, e) in entries.iter().enumerate() {
             by_id.insert(e.id.clone(), i);
@@ -71,8 +75,19 @@ impl Kb {
                 phrase_owners[ix].push(i);
             }
             for (j, p) in e.patterns.iter().enumerate() {
-                regexes.push(p.regex.as_str().to_string());
-                pattern_owners.push((i, j));
+                match &p.anchors {
+                    Some(lits) => {
+                        for lit in lits {
+                            let ix = *anchor_ix.entry(lit.clone()).or_insert_with(|| {
+                                anchor_list.push(lit.clone());
+                                anchor_owners.push(Vec::new());
+                                anchor_list.len() - 1
+                            });
+                            anchor_owners[ix].push((i, j));
+                        }
+                    }
+                    None => unanchored.push((i, j)),
+                }
             }
             let mut doc = HashSet::new();
             for text in std::iter::once(&e.title)
@@ -96,16 +111,10 @@ impl Kb {
                     .map_err(|e| CompileError(e.to_string()))?,
             )
         };
-        let patterns = if regexes.is_empty() {
+        let anchors = if anchor_list.is_empty() {
             None
         } else {
-            Some(
-                RegexSetBuilder::new(&regexes)
-                    .size_limit(256 << 20)
-                    .dfa_size_limit(64 << 20)
-                    .build()
-                    .map_err(|e| CompileError(e.to_string()))?,
-            )
+            Some(AhoCorasick::new(&anchor_list).map_err(|e| CompileError(e.to_string()))?)
         };
         let n = entries.len().max(1) as f64;
         let mut postings: HashMap<String, Vec<usize>> = HashMap::new();
@@ -134,8 +143,9 @@ impl Kb {
             by_status,
             phrases,
             phrase_owners,
-            patterns,
-            pattern_owners,
+            anchors,
+            anchor_owners,
+            unanchored,
             terms,
             deletions,
         })
@@ -194,10 +204,24 @@ impl Kb {
         hits
     }
 
-    /// Every (entry, pattern index) whose regex matches somewhere in `text`.
-    pub fn pattern_hits(&self, text: &str) -> Vec<(usize, usize)> {
-        let Some(set) = &self.patterns else { return Vec::new() };
-        set.matches(text).into_iter().map(|i| self.pattern_owners[i]).collect()
+    /// Every (entry, pattern index) whose regex matches somewhere in `text`; `lower` is
+    /// `text` in lower case, where the anchors are looked for.
+    pub fn pattern_hits(&self, text: &str, lower: &str) -> Vec<(usize, usize)> {
+        let mut candidates: Vec<(usize, usize)> = self.unanchored.clone();
+        if let Some(ac) = &self.anchors {
+            let mut seen = HashSet::new();
+            for m in ac.find_overlapping_iter(lower) {
+                if seen.insert(m.pattern().as_usize()) {
+                    candidates.extend_from_slice(&self.anchor_owners[m.pattern().as_usize()]);
+                }
+            }
+        }
+        candidates.sort_unstable();
+        candidates.dedup();
+        candidates
+            .into_iter()
+            .filter(|&(i, j)| self.entries[i].patterns[j].regex().is_some_and(|re| re.is_match(text)))
+            .collect()
     }
 
     /// The indexed term for `token`: itself when indexed, else the closest indexed term within

@@ -14,8 +14,6 @@ use super::{Answer, Certainty, Condition, Entry, Pattern, Reference, Step, is_me
 /// Files larger than this are not knowledge-base entries; refusing them keeps a stray dump in
 /// `kb/` from stalling start-up.
 const MAX_FILE_BYTES: u64 = 256 * 1024;
-/// Keeps one pathological pattern from making the whole KB slow to compile or match.
-const MAX_REGEX_SIZE: usize = 1 << 20;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Severity {
@@ -49,6 +47,26 @@ pub struct LoadReport {
 }
 
 impl LoadReport {
+    /// Compiles every pattern now, as the matcher would on first use, and reports those that
+    /// parse but do not compile (too large). `kb check` runs this; start-up does not.
+    pub fn compile_patterns(&mut self) {
+        let mut failures = Vec::new();
+        for e in &self.entries {
+            for p in &e.patterns {
+                if let Err(err) = p.compile() {
+                    let detail = err.to_string().lines().last().unwrap_or_default().trim().to_string();
+                    failures.push(Problem {
+                        file: e.file.clone(),
+                        line: p.line,
+                        severity: Severity::Error,
+                        message: format!("regex {:?} does not compile: {detail}", p.source),
+                    });
+                }
+            }
+        }
+        self.problems.extend(failures);
+    }
+
     pub fn errors(&self) -> impl Iterator<Item = &Problem> {
         self.problems.iter().filter(|p| p.severity == Severity::Error)
     }
@@ -354,18 +372,19 @@ impl FileCheck<'_> {
             if !(-1.0..=1.0).contains(&weight) {
                 self.error_at(p, format!("pattern weight {weight} must be within -1..1"));
             }
-            match regex::RegexBuilder::new(&raw_p.regex)
-                .size_limit(MAX_REGEX_SIZE)
-                .build()
-            {
-                Ok(regex) if regex.is_match("") => self.error_at(
+            // Parsing is enough to catch every syntax error and is cheap; compiling is left to
+            // the first text that can match (see `Pattern::regex`) and to `kb check`.
+            match regex_syntax::Parser::new().parse(&raw_p.regex) {
+                Ok(hir) if hir.properties().minimum_len() == Some(0) => self.error_at(
                     p,
-                    format!(
-                        "pattern {:?} matches empty text, so it would match everything",
-                        raw_p.regex
-                    ),
+                    format!("pattern {:?} matches empty text, so it would match everything", raw_p.regex),
                 ),
-                Ok(regex) => patterns.push(Pattern { regex, weight }),
+                Ok(hir) => patterns.push(Pattern::new(
+                    raw_p.regex.clone(),
+                    weight,
+                    super::anchor::anchors(&hir),
+                    self.line_at(p.span().start),
+                )),
                 Err(e) => {
                     let detail = e.to_string().lines().last().unwrap_or_default().trim().to_string();
                     self.error_at(p, format!("invalid regex {:?}: {detail}", raw_p.regex));
@@ -471,7 +490,7 @@ fn cross_checks(report: &mut LoadReport) {
     let mut warnings = Vec::new();
     for e in &report.entries {
         for p in &e.patterns {
-            let key = (p.regex.as_str().to_string(), p.weight.to_bits());
+            let key = (p.source.clone(), p.weight.to_bits());
             if let Some(other) = by_pattern.get(&key) {
                 warnings.push(Problem {
                     file: e.file.clone(),
@@ -479,7 +498,7 @@ fn cross_checks(report: &mut LoadReport) {
                     severity: Severity::Warning,
                     message: format!(
                         "pattern {:?} (weight {}) is also in entry {:?}: the two entries claim the same text with equal weight",
-                        p.regex.as_str(),
+                        p.source,
                         p.weight,
                         other.id
                     ),

@@ -1,6 +1,7 @@
 //! The knowledge base: `kb/*.toml` files -> validated [`Entry`]s -> a [`Kb`] ready for
 //! matching -> SQLite (see [`store`]).
 
+pub mod anchor;
 pub mod condition;
 pub mod index;
 pub mod load;
@@ -8,9 +9,10 @@ pub mod store;
 pub mod topics;
 
 use std::path::PathBuf;
+use std::sync::OnceLock;
 
 use regex::Regex;
-use serde::{Serialize, Serializer};
+use serde::Serialize;
 
 pub use condition::When;
 pub use index::Kb;
@@ -36,15 +38,50 @@ impl Certainty {
     }
 }
 
+/// A KB regex. It is parsed (validated) at load time but compiled only the first time a text
+/// contains one of its anchors: most patterns never need compiling in a one-shot CLI run.
 #[derive(Debug, Clone, Serialize)]
 pub struct Pattern {
-    #[serde(serialize_with = "regex_source")]
-    pub regex: Regex,
+    #[serde(rename = "regex")]
+    pub source: String,
     pub weight: f64,
+    /// Lower-case literals of which every match contains one; `None`: always try it.
+    #[serde(skip)]
+    pub anchors: Option<Vec<String>>,
+    /// Line in the KB file, for problems found after loading.
+    #[serde(skip)]
+    pub line: usize,
+    #[serde(skip)]
+    compiled: OnceLock<Option<Regex>>,
 }
 
-fn regex_source<S: Serializer>(re: &Regex, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(re.as_str())
+/// Big enough for any sensible KB pattern, small enough that one bad pattern cannot take the
+/// process's memory.
+pub const MAX_REGEX_SIZE: usize = 1 << 20;
+
+impl Pattern {
+    pub fn new(source: String, weight: f64, anchors: Option<Vec<String>>, line: usize) -> Pattern {
+        Pattern { source, weight, anchors, line, compiled: OnceLock::new() }
+    }
+
+    /// Compiles now (what `kb check` does for every pattern).
+    pub fn compile(&self) -> Result<Regex, regex::Error> {
+        regex::RegexBuilder::new(&self.source).size_limit(MAX_REGEX_SIZE).build()
+    }
+
+    /// The compiled regex; `None` if it does not compile (only possible when a pattern parses
+    /// but exceeds the size limit, which `kb check` reports).
+    pub fn regex(&self) -> Option<&Regex> {
+        self.compiled
+            .get_or_init(|| match self.compile() {
+                Ok(re) => Some(re),
+                Err(e) => {
+                    tracing::warn!(pattern = %self.source, "KB pattern does not compile: {e}");
+                    None
+                }
+            })
+            .as_ref()
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -63,7 +63,7 @@ impl Db {
                 .chain(e.error_codes.iter().map(|c| ("error_code", c.to_string())))
                 .chain(e.nt_status.iter().map(|v| ("nt_status", v.clone())))
                 .chain(e.phrases.iter().map(|v| ("phrase", v.clone())))
-                .chain(e.patterns.iter().map(|p| ("pattern", p.regex.as_str().to_string())))
+                .chain(e.patterns.iter().map(|p| ("pattern", p.source.clone())))
                 .chain(e.topics.iter().map(|t| ("topic", t.clone())));
             for (kind, value) in keys {
                 sqlx::query("INSERT INTO kb_key (entry_id, kind, value) VALUES (?, ?, ?)")
