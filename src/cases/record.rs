@@ -1,0 +1,219 @@
+//! Writing new cases (`cases`, `case_match`, the opening event) and folding repeats.
+
+use std::borrow::Cow;
+
+use super::store::{now_ms, retry_busy};
+use super::{CaseError, CaseSettings, MAX_CASE_TEXT_BYTES, NewCase, Recorded, Status};
+use crate::db::Db;
+use crate::redact::redact;
+
+/// Redaction runs on at most this much of the text: anything past [`MAX_CASE_TEXT_BYTES`] is
+/// dropped anyway, and the margin keeps a secret that straddles the cut from half-surviving.
+const REDACT_WINDOW_BYTES: usize = 4 * MAX_CASE_TEXT_BYTES;
+
+/// The text as it will be stored.
+struct StoredText {
+    text: String,
+    original_bytes: usize,
+    truncated: bool,
+}
+
+fn prepare_text(text: &str, settings: &CaseSettings) -> StoredText {
+    let window = prefix(text, REDACT_WINDOW_BYTES);
+    let redacted = redact(window, &settings.redact);
+    let stored = prefix(&redacted, MAX_CASE_TEXT_BYTES);
+    StoredText {
+        truncated: window.len() < text.len() || stored.len() < redacted.len(),
+        text: stored.to_string(),
+        original_bytes: text.len(),
+    }
+}
+
+/// The longest prefix of `s` of at most `max` bytes that ends on a character boundary.
+fn prefix(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// Who an event is attributed to: the display name if known, else the platform id.
+fn reporter<'a>(case: &NewCase<'a>) -> &'a str {
+    case.user_name.or(case.user_id).unwrap_or(case.platform)
+}
+
+impl Db {
+    /// Records a diagnosis. A repeat (same platform user, same non-empty evidence key, the
+    /// earlier case still open or answered and seen within `fold_window`) is folded into the
+    /// earlier case as a `repeat` event instead of opening a duplicate.
+    #[tracing::instrument(skip_all, fields(platform = case.platform))]
+    pub async fn record_case(&self, case: NewCase<'_>, settings: &CaseSettings) -> Result<Recorded, CaseError> {
+        let key = case.diagnosis.evidence.key();
+        self.record_case_with_key(case, &key, settings).await
+    }
+
+    /// [`Db::record_case`] with the evidence key supplied by the caller, for imports and
+    /// replays whose key was computed elsewhere.
+    #[tracing::instrument(skip_all, fields(platform = case.platform))]
+    pub async fn record_case_with_key(
+        &self,
+        case: NewCase<'_>,
+        evidence_key: &str,
+        settings: &CaseSettings,
+    ) -> Result<Recorded, CaseError> {
+        let text = prepare_text(case.text, settings);
+        let window_ms = i64::try_from(settings.fold_window.as_millis()).unwrap_or(i64::MAX);
+        let recorded = retry_busy(|| self.record_once(&case, evidence_key, &text, window_ms)).await?;
+        tracing::debug!(id = recorded.id, folded = recorded.folded, "case recorded");
+        Ok(recorded)
+    }
+
+    async fn record_once(
+        &self,
+        case: &NewCase<'_>,
+        key: &str,
+        text: &StoredText,
+        window_ms: i64,
+    ) -> Result<Recorded, CaseError> {
+        // IMMEDIATE takes the write lock up front: a deferred transaction that reads first and
+        // then writes can fail with BUSY_SNAPSHOT without the busy handler ever waiting.
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let now = now_ms();
+
+        if let (Some(user), false) = (case.user_id, key.is_empty()) {
+            let earlier: Option<(i64, String)> = sqlx::query_as(
+                "SELECT id, status FROM cases
+                 WHERE user_id = ? AND platform = ? AND evidence_key = ?
+                   AND status IN ('open', 'answered') AND last_seen_at >= ?
+                 ORDER BY last_seen_at DESC LIMIT 1",
+            )
+            .bind(user)
+            .bind(case.platform)
+            .bind(key)
+            .bind(now.saturating_sub(window_ms))
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some((id, status)) = earlier {
+                let mut status = status.parse().map_err(|e| CaseError::Corrupt { id, what: format!("{e}") })?;
+                if case.replied && status == Status::Open {
+                    status = Status::Answered;
+                }
+                sqlx::query(
+                    "UPDATE cases SET last_seen_at = ?, repeats = repeats + 1, replied = max(replied, ?), status = ?
+                     WHERE id = ?",
+                )
+                .bind(now)
+                .bind(case.replied)
+                .bind(status.as_str())
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "INSERT INTO case_event (case_id, at, kind, status, by_whom, note) VALUES (?, ?, 'repeat', ?, ?, ?)",
+                )
+                .bind(id)
+                .bind(now)
+                .bind(status.as_str())
+                .bind(reporter(case))
+                .bind(case.message_link)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                return Ok(Recorded { id, folded: true });
+            }
+        }
+
+        let status = if case.replied { Status::Answered } else { Status::Open };
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO cases (created_at, last_seen_at, platform, workspace, channel, thread, message_link,
+                                user_id, user_name, text, text_bytes, text_truncated, evidence_key, replied, status)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+             RETURNING id",
+        )
+        .bind(now)
+        .bind(now)
+        .bind(case.platform)
+        .bind(case.workspace)
+        .bind(case.channel)
+        .bind(case.thread)
+        .bind(case.message_link)
+        .bind(case.user_id)
+        .bind(case.user_name)
+        .bind(text.text.as_str())
+        .bind(i64::try_from(text.original_bytes).unwrap_or(i64::MAX))
+        .bind(text.truncated)
+        .bind(key)
+        .bind(case.replied)
+        .bind(status.as_str())
+        .fetch_one(&mut *tx)
+        .await?;
+
+        for (rank, m) in case.diagnosis.matches.iter().enumerate() {
+            let confidence = if m.confidence.is_finite() { m.confidence.clamp(0.0, 1.0) } else { 0.0 };
+            sqlx::query(
+                "INSERT INTO case_match (case_id, rank, entry_id, title, topics, confidence, evidence)
+                 VALUES (?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(id)
+            .bind(i64::try_from(rank).unwrap_or(i64::MAX))
+            .bind(m.id.as_str())
+            .bind(m.title.as_str())
+            .bind(json_strings(&m.topics))
+            .bind(confidence)
+            .bind(json_strings(&m.evidence))
+            .execute(&mut *tx)
+            .await?;
+        }
+
+        sqlx::query("INSERT INTO case_event (case_id, at, kind, status, by_whom, note) VALUES (?, ?, 'opened', ?, ?, ?)")
+            .bind(id)
+            .bind(now)
+            .bind(status.as_str())
+            .bind(reporter(case))
+            .bind(case.message_link)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Recorded { id, folded: false })
+    }
+}
+
+/// A JSON array of strings; match evidence quotes the user's text, so it is redacted too.
+fn json_strings(items: &[String]) -> String {
+    let clean: Vec<Cow<'_, str>> = items.iter().map(|s| redact(s, &Default::default())).collect();
+    // Serialising strings cannot fail; fall back to an empty list rather than lose the case.
+    serde_json::to_string(&clean).unwrap_or_else(|_| "[]".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_respects_char_boundaries() {
+        assert_eq!(prefix("abc", 10), "abc");
+        assert_eq!(prefix("aé", 2), "a");
+        assert_eq!(prefix("パスワード", 4), "パ");
+    }
+
+    #[test]
+    fn long_text_is_cut_and_flagged() {
+        let text = format!("password=hunter2 {}", "x".repeat(MAX_CASE_TEXT_BYTES * 5));
+        let stored = prepare_text(&text, &CaseSettings::default());
+        assert!(stored.truncated);
+        assert_eq!(stored.text.len(), MAX_CASE_TEXT_BYTES);
+        assert_eq!(stored.original_bytes, text.len());
+        assert!(!stored.text.contains("hunter2"));
+    }
+
+    #[test]
+    fn short_text_is_kept_whole() {
+        let stored = prepare_text("CPDB053 on /QNTC/nas", &CaseSettings::default());
+        assert!(!stored.truncated);
+        assert_eq!(stored.text, "CPDB053 on /QNTC/nas");
+    }
+}
