@@ -87,7 +87,10 @@ fn keep_label(c: &Captures) -> String {
 static SECRETS: LazyLock<Vec<Rule>> = LazyLock::new(|| {
     vec![
         // Whole header values: `Authorization: Basic ...`, `Proxy-Authorization: Bearer ...`.
-        rule(r"(?im)^([ \t>*-]*(?:proxy-)?authorization)(\s*:[ \t]*)(.+)$", keep_label),
+        rule(
+            r"(?im)^([ \t>*-]*(?:proxy-)?authorization)(\s*:[ \t]*)(.+)$",
+            keep_label,
+        ),
         rule(r"(?i)\b(bearer)(\s+)([A-Za-z0-9\-._~+/]+=*)", keep_label),
         // CL keywords: CHGUSRPRF ... PASSWORD(xyz), ADDSVRAUTE ... PASSWORD('xyz'), PWD(xyz).
         rule(
@@ -104,18 +107,29 @@ static SECRETS: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         // `-p secret` only where `-p` is unambiguously a password: sshpass, or next to a user
         // flag (`mysql -u root -p secret`); elsewhere `-p` usually means a port or a path.
         rule(r"(?m)^(.*\bsshpass\b.*?\s-p)(\s*)(\S+)", keep_label),
-        rule(r"(?m)^(.*\s(?:-u|-U|--user|--username)[\s=]\S+.*?\s-p)([ \t]+)([^\s-]\S*)", keep_label),
-        rule(r"(?m)^(.*\s-p)([ \t]+)([^\s-]\S*)(.*\s(?:-u|-U|--user|--username)[\s=]\S+)", |c| {
-            if is_special_value(&c[3]) {
-                c[0].to_string()
-            } else {
-                format!("{}{}{SECRET}{}", &c[1], &c[2], &c[4])
-            }
-        }),
+        rule(
+            r"(?m)^(.*\s(?:-u|-U|--user|--username)[\s=]\S+.*?\s-p)([ \t]+)([^\s-]\S*)",
+            keep_label,
+        ),
+        rule(
+            r"(?m)^(.*\s-p)([ \t]+)([^\s-]\S*)(.*\s(?:-u|-U|--user|--username)[\s=]\S+)",
+            |c| {
+                if is_special_value(&c[3]) {
+                    c[0].to_string()
+                } else {
+                    format!("{}{}{SECRET}{}", &c[1], &c[2], &c[4])
+                }
+            },
+        ),
         // JSON Web Tokens.
-        rule(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*", |_| SECRET.into()),
+        rule(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*", |_| {
+            SECRET.into()
+        }),
         // Discord bot tokens: base64 user id, timestamp, HMAC, joined by dots.
-        rule(r"\b[A-Za-z0-9_-]{23,28}\.[A-Za-z0-9_-]{6,7}\.[A-Za-z0-9_-]{27,}", |_| SECRET.into()),
+        rule(
+            r"\b[A-Za-z0-9_-]{23,28}\.[A-Za-z0-9_-]{6,7}\.[A-Za-z0-9_-]{27,}",
+            |_| SECRET.into(),
+        ),
         // Slack bot, user, app-level and refresh tokens.
         rule(r"\b(?:xox[abposre]|xapp)-[A-Za-z0-9-]{8,}", |_| SECRET.into()),
     ]
@@ -144,15 +158,25 @@ const PROFILE: &str = r"[A-Z$#@][A-Z0-9$#@_]{0,9}";
 static USERS: LazyLock<Vec<Rule>> = LazyLock::new(|| {
     vec![
         // Display and job-log forms: `User  . . . . :   JSMITH`, `Current user profile . : X`.
-        rule(&format!(r"(?i)(\buser(?:\s+profile)?)(\s*(?:\.\s*)+:\s*)((?-i:{PROFILE}))\b"), keep_label_user),
+        rule(
+            &format!(r"(?i)(\buser(?:\s+profile)?)(\s*(?:\.\s*)+:\s*)((?-i:{PROFILE}))\b"),
+            keep_label_user,
+        ),
         // CL keywords.
-        rule(&format!(r"(?i)(\b(?:usrprf|user))(\(\s*)((?-i:{PROFILE}))"), keep_label_user),
+        rule(
+            &format!(r"(?i)(\b(?:usrprf|user))(\(\s*)((?-i:{PROFILE}))"),
+            keep_label_user,
+        ),
         // Message text: `for user JSMITH on network server`, `by user profile JSMITH`.
-        rule(&format!(r"(?i)(\b(?:for|by|of)\s+user(?:\s+profile)?)(\s+)((?-i:{PROFILE}))\b"), keep_label_user),
+        rule(
+            &format!(r"(?i)(\b(?:for|by|of)\s+user(?:\s+profile)?)(\s+)((?-i:{PROFILE}))\b"),
+            keep_label_user,
+        ),
         // Qualified job names: 123456/JSMITH/QPADEV0001.
-        rule(&format!(r"\b([0-9]{{6}}/)()({PROFILE})(/[A-Z$#@][A-Z0-9$#@_.]{{0,9}})"), |c| {
-            format!("{}{USER}{}", &c[1], &c[4])
-        }),
+        rule(
+            &format!(r"\b([0-9]{{6}}/)()({PROFILE})(/[A-Z$#@][A-Z0-9$#@_.]{{0,9}})"),
+            |c| format!("{}{USER}{}", &c[1], &c[4]),
+        ),
     ]
 });
 
@@ -165,8 +189,14 @@ fn keep_label_user(c: &Captures) -> String {
 mod tests {
     use super::*;
 
-    const NONE: RedactSettings = RedactSettings { ip_addresses: false, user_profiles: false };
-    const ALL: RedactSettings = RedactSettings { ip_addresses: true, user_profiles: true };
+    const NONE: RedactSettings = RedactSettings {
+        ip_addresses: false,
+        user_profiles: false,
+    };
+    const ALL: RedactSettings = RedactSettings {
+        ip_addresses: true,
+        user_profiles: true,
+    };
 
     fn r(text: &str) -> String {
         redact(text, &NONE).into_owned()
@@ -206,7 +236,10 @@ mod tests {
             r("ADDSVRAUTE USRPRF(X) SERVER(QNTC) USRID(me) PASSWORD('It''s me')"),
             "ADDSVRAUTE USRPRF(X) SERVER(QNTC) USRID(me) PASSWORD([redacted])"
         );
-        assert_eq!(r("CHGPWD CURPWD(old1) NEWPWD(new2)"), "CHGPWD CURPWD([redacted]) NEWPWD([redacted])");
+        assert_eq!(
+            r("CHGPWD CURPWD(old1) NEWPWD(new2)"),
+            "CHGPWD CURPWD([redacted]) NEWPWD([redacted])"
+        );
         assert_eq!(r("RUNRMTCMD PWD(abc)"), "RUNRMTCMD PWD([redacted])");
     }
 
@@ -231,15 +264,27 @@ mod tests {
 
     #[test]
     fn bearer_tokens_and_authorization_headers() {
-        assert_eq!(r("curl -H 'x' Bearer abc.DEF-123_xyz="), "curl -H 'x' Bearer [redacted]");
-        assert_eq!(r("Authorization: Basic dXNlcjpwYXNz\nnext"), "Authorization: [redacted]\nnext");
-        assert_eq!(r("> proxy-authorization: NTLM TlRMTVNT"), "> proxy-authorization: [redacted]");
+        assert_eq!(
+            r("curl -H 'x' Bearer abc.DEF-123_xyz="),
+            "curl -H 'x' Bearer [redacted]"
+        );
+        assert_eq!(
+            r("Authorization: Basic dXNlcjpwYXNz\nnext"),
+            "Authorization: [redacted]\nnext"
+        );
+        assert_eq!(
+            r("> proxy-authorization: NTLM TlRMTVNT"),
+            "> proxy-authorization: [redacted]"
+        );
     }
 
     #[test]
     fn discord_slack_and_jwt_tokens() {
         // Shaped like real tokens, made up.
-        let discord = format!("{}.{}.{}", "MTIzNDU2Nzg5MDEyMzQ1Njc4OQ", "GhIjKl", "abcdefghijklmnopqrstuvwxyz0123_-AB");
+        let discord = format!(
+            "{}.{}.{}",
+            "MTIzNDU2Nzg5MDEyMzQ1Njc4OQ", "GhIjKl", "abcdefghijklmnopqrstuvwxyz0123_-AB"
+        );
         assert_eq!(r(&format!("token {discord} end")), "token [redacted] end");
         assert_eq!(r("SLACK xoxb-1234-5678-abcdefABCDEF"), "SLACK [redacted]");
         assert_eq!(r("xoxp-11111111-2222"), "[redacted]");
@@ -254,7 +299,10 @@ mod tests {
     fn ip_addresses_only_when_enabled() {
         let text = "Could not reach 192.168.10.25 or fe80::1c2d:3eff:fe4f:5a6b or 2001:db8:0:0:0:0:0:1 at 12:30:45";
         assert_eq!(r(text), text);
-        let ip = RedactSettings { ip_addresses: true, user_profiles: false };
+        let ip = RedactSettings {
+            ip_addresses: true,
+            user_profiles: false,
+        };
         assert_eq!(redact(text, &ip), "Could not reach [ip] or [ip] or [ip] at 12:30:45");
         assert_eq!(redact("release 7.4 and 256.1.1.1", &ip), "release 7.4 and 256.1.1.1");
         assert_eq!(redact("bind ::1 port", &ip), "bind [ip] port");
@@ -267,7 +315,10 @@ mod tests {
                    Not authorized for user JSMITH on network server NAS1.\n\
                    Job 123456/JSMITH/QPADEV0001 started. CHGUSRPRF USRPRF(JSMITH)";
         assert_eq!(r(log), log);
-        let users = RedactSettings { ip_addresses: false, user_profiles: true };
+        let users = RedactSettings {
+            ip_addresses: false,
+            user_profiles: true,
+        };
         let out = redact(log, &users);
         assert!(!out.contains("JSMITH"), "{out}");
         assert!(!out.contains("QSECOFR"), "{out}");
@@ -282,7 +333,15 @@ mod tests {
 
     #[test]
     fn never_panics_on_odd_input() {
-        for text in ["", "password=", "PASSWORD(", "-p", "Bearer", "\u{0}\u{FFFD}パスワード", "user . . :"] {
+        for text in [
+            "",
+            "password=",
+            "PASSWORD(",
+            "-p",
+            "Bearer",
+            "\u{0}\u{FFFD}パスワード",
+            "user . . :",
+        ] {
             let _ = redact(text, &ALL);
         }
     }

@@ -74,12 +74,20 @@ impl Db {
 
     /// Records whether the answer helped. Feedback applies to the entry offered first.
     #[tracing::instrument(skip_all, fields(id, helpful))]
-    pub async fn case_feedback(&self, id: i64, helpful: bool, comment: Option<&str>, by: &str) -> Result<(), CaseError> {
+    pub async fn case_feedback(
+        &self,
+        id: i64,
+        helpful: bool,
+        comment: Option<&str>,
+        by: &str,
+    ) -> Result<(), CaseError> {
         let comment = clean(comment);
         retry_busy(|| async {
             let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-            let exists: Option<i64> =
-                sqlx::query_scalar("SELECT id FROM cases WHERE id = ?").bind(id).fetch_optional(&mut *tx).await?;
+            let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM cases WHERE id = ?")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
             if exists.is_none() {
                 return Err(CaseError::NotFound(id));
             }
@@ -106,8 +114,10 @@ impl Db {
         retry_busy(|| async {
             let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
             for case in [id, earlier] {
-                let exists: Option<i64> =
-                    sqlx::query_scalar("SELECT id FROM cases WHERE id = ?").bind(case).fetch_optional(&mut *tx).await?;
+                let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM cases WHERE id = ?")
+                    .bind(case)
+                    .fetch_optional(&mut *tx)
+                    .await?;
                 if exists.is_none() {
                     return Err(CaseError::NotFound(case));
                 }
@@ -129,7 +139,11 @@ impl Db {
             if in_chain.is_some() {
                 return Err(CaseError::FollowUpLoop { id, earlier });
             }
-            sqlx::query("UPDATE cases SET follow_up_of = ? WHERE id = ?").bind(earlier).bind(id).execute(&mut *tx).await?;
+            sqlx::query("UPDATE cases SET follow_up_of = ? WHERE id = ?")
+                .bind(earlier)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
             tx.commit().await?;
             Ok(())
         })

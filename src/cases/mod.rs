@@ -69,7 +69,13 @@ pub enum Status {
 }
 
 impl Status {
-    pub const ALL: [Status; 5] = [Status::Open, Status::Answered, Status::Resolved, Status::Dismissed, Status::Wrong];
+    pub const ALL: [Status; 5] = [
+        Status::Open,
+        Status::Answered,
+        Status::Resolved,
+        Status::Dismissed,
+        Status::Wrong,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -117,7 +123,10 @@ pub struct CaseSettings {
 
 impl Default for CaseSettings {
     fn default() -> Self {
-        CaseSettings { fold_window: Duration::from_secs(30 * 60), redact: RedactSettings::default() }
+        CaseSettings {
+            fold_window: Duration::from_secs(30 * 60),
+            redact: RedactSettings::default(),
+        }
     }
 }
 

@@ -108,11 +108,17 @@ const CASE_COLUMNS: &str = "SELECT c.id, c.created_at, c.last_seen_at, c.platfor
     FROM cases c";
 
 fn parse_status(id: i64, s: &str) -> Result<Status, CaseError> {
-    s.parse().map_err(|e| CaseError::Corrupt { id, what: format!("{e}") })
+    s.parse().map_err(|e| CaseError::Corrupt {
+        id,
+        what: format!("{e}"),
+    })
 }
 
 fn json_list(id: i64, s: &str) -> Result<Vec<String>, CaseError> {
-    serde_json::from_str(s).map_err(|e| CaseError::Corrupt { id, what: format!("bad JSON list {s:?}: {e}") })
+    serde_json::from_str(s).map_err(|e| CaseError::Corrupt {
+        id,
+        what: format!("bad JSON list {s:?}: {e}"),
+    })
 }
 
 fn case_from_row(row: &SqliteRow) -> Result<Case, CaseError> {
@@ -263,7 +269,9 @@ impl Db {
         }
         if let Some(user) = non_empty(&filter.user) {
             qb.push(" AND (c.user_id = ").push_bind(user.to_string());
-            qb.push(" OR c.user_name = ").push_bind(user.to_string()).push(" COLLATE NOCASE)");
+            qb.push(" OR c.user_name = ")
+                .push_bind(user.to_string())
+                .push(" COLLATE NOCASE)");
         }
         if let Some(channel) = non_empty(&filter.channel) {
             qb.push(" AND c.channel = ").push_bind(channel.to_string());
@@ -278,7 +286,9 @@ impl Db {
             qb.push(" AND c.created_at < ").push_bind(to_millis(until));
         }
         if let Some(q) = filter.text.as_deref().and_then(fts_query) {
-            qb.push(" AND c.id IN (SELECT rowid FROM case_fts WHERE case_fts MATCH ").push_bind(q).push(")");
+            qb.push(" AND c.id IN (SELECT rowid FROM case_fts WHERE case_fts MATCH ")
+                .push_bind(q)
+                .push(")");
         }
         qb.push(" ORDER BY c.created_at DESC, c.id DESC");
         if let Some(limit) = filter.limit {
@@ -328,7 +338,10 @@ mod tests {
     #[test]
     fn fts_query_quotes_every_word() {
         assert_eq!(fts_query("QNTC  share").as_deref(), Some(r#""QNTC" "share""#));
-        assert_eq!(fts_query(r#"say "hi" NEAR(x)"#).as_deref(), Some(r#""say" """hi""" "NEAR(x)""#));
+        assert_eq!(
+            fts_query(r#"say "hi" NEAR(x)"#).as_deref(),
+            Some(r#""say" """hi""" "NEAR(x)""#)
+        );
         assert_eq!(fts_query("CPD*").as_deref(), Some(r#""CPD"*"#));
         assert_eq!(fts_query("  - * \" "), None);
         assert_eq!(fts_query(""), None);

@@ -98,7 +98,10 @@ impl Db {
             .fetch_optional(&mut *tx)
             .await?;
             if let Some((id, status)) = earlier {
-                let mut status = status.parse().map_err(|e| CaseError::Corrupt { id, what: format!("{e}") })?;
+                let mut status = status.parse().map_err(|e| CaseError::Corrupt {
+                    id,
+                    what: format!("{e}"),
+                })?;
                 if case.replied && status == Status::Open {
                     status = Status::Answered;
                 }
@@ -153,7 +156,11 @@ impl Db {
         .await?;
 
         for (rank, m) in case.diagnosis.matches.iter().enumerate() {
-            let confidence = if m.confidence.is_finite() { m.confidence.clamp(0.0, 1.0) } else { 0.0 };
+            let confidence = if m.confidence.is_finite() {
+                m.confidence.clamp(0.0, 1.0)
+            } else {
+                0.0
+            };
             sqlx::query(
                 "INSERT INTO case_match (case_id, rank, entry_id, title, topics, confidence, evidence)
                  VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -169,14 +176,16 @@ impl Db {
             .await?;
         }
 
-        sqlx::query("INSERT INTO case_event (case_id, at, kind, status, by_whom, note) VALUES (?, ?, 'opened', ?, ?, ?)")
-            .bind(id)
-            .bind(now)
-            .bind(status.as_str())
-            .bind(reporter(case))
-            .bind(case.message_link)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO case_event (case_id, at, kind, status, by_whom, note) VALUES (?, ?, 'opened', ?, ?, ?)",
+        )
+        .bind(id)
+        .bind(now)
+        .bind(status.as_str())
+        .bind(reporter(case))
+        .bind(case.message_link)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(Recorded { id, folded: false })
     }

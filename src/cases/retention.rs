@@ -13,7 +13,10 @@ impl Db {
     pub async fn purge_cases(&self, older_than: DateTime<Utc>) -> Result<u64, CaseError> {
         let cutoff = to_millis(older_than);
         let deleted = retry_busy(|| async {
-            let done = sqlx::query("DELETE FROM cases WHERE created_at < ?").bind(cutoff).execute(&self.pool).await?;
+            let done = sqlx::query("DELETE FROM cases WHERE created_at < ?")
+                .bind(cutoff)
+                .execute(&self.pool)
+                .await?;
             Ok(done.rows_affected())
         })
         .await?;

@@ -87,7 +87,11 @@ fn median(mut v: Vec<i64>) -> Option<f64> {
     }
     v.sort_unstable();
     let mid = v.len() / 2;
-    Some(if v.len() % 2 == 1 { v[mid] as f64 } else { (v[mid - 1] as f64 + v[mid] as f64) / 2.0 })
+    Some(if v.len() % 2 == 1 {
+        v[mid] as f64
+    } else {
+        (v[mid - 1] as f64 + v[mid] as f64) / 2.0
+    })
 }
 
 impl Db {
@@ -95,7 +99,10 @@ impl Db {
     #[tracing::instrument(skip_all)]
     pub async fn case_stats(&self, since: Option<DateTime<Utc>>) -> Result<CaseStats, CaseError> {
         let from = since.map_or(i64::MIN, to_millis);
-        let mut stats = CaseStats { since, ..CaseStats::default() };
+        let mut stats = CaseStats {
+            since,
+            ..CaseStats::default()
+        };
 
         let rows: Vec<(String, i64, i64)> = sqlx::query_as(
             "SELECT status, count(*), coalesce(sum(repeats), 0) FROM cases WHERE created_at >= ? GROUP BY status",
@@ -132,9 +139,14 @@ impl Db {
                 *per_topic.entry(topic).or_default() += 1;
             }
         }
-        stats.per_topic_week =
-            per_week.into_iter().map(|((week, topic), cases)| TopicWeek { topic, week, cases }).collect();
-        let mut top: Vec<TopicCount> = per_topic.into_iter().map(|(topic, cases)| TopicCount { topic, cases }).collect();
+        stats.per_topic_week = per_week
+            .into_iter()
+            .map(|((week, topic), cases)| TopicWeek { topic, week, cases })
+            .collect();
+        let mut top: Vec<TopicCount> = per_topic
+            .into_iter()
+            .map(|(topic, cases)| TopicCount { topic, cases })
+            .collect();
         top.sort_by(|a, b| b.cases.cmp(&a.cases).then_with(|| a.topic.cmp(&b.topic)));
         top.truncate(TOP as usize);
         stats.top_topics = top;
@@ -151,7 +163,12 @@ impl Db {
         .await?;
         stats.top_entries = rows
             .into_iter()
-            .map(|(entry_id, title, cases, reports)| EntryCount { entry_id, title, cases: count(cases), reports: count(reports) })
+            .map(|(entry_id, title, cases, reports)| EntryCount {
+                entry_id,
+                title,
+                cases: count(cases),
+                reports: count(reports),
+            })
             .collect();
 
         let rows: Vec<(String, i64, i64)> = sqlx::query_as(
@@ -169,7 +186,12 @@ impl Db {
             .map(|(entry_id, helpful, unhelpful)| {
                 let (helpful, unhelpful) = (count(helpful), count(unhelpful));
                 let rate = helpful as f64 / (helpful + unhelpful).max(1) as f64;
-                EntryHelpfulness { entry_id, helpful, unhelpful, rate }
+                EntryHelpfulness {
+                    entry_id,
+                    helpful,
+                    unhelpful,
+                    rate,
+                }
             })
             .collect();
 
@@ -258,7 +280,10 @@ mod tests {
     #[test]
     fn iso_weeks_cross_year_boundaries() {
         // 2027-01-01 is a Friday: ISO week 53 of 2026.
-        assert_eq!(iso_week(Utc.with_ymd_and_hms(2027, 1, 1, 12, 0, 0).unwrap()), "2026-W53");
+        assert_eq!(
+            iso_week(Utc.with_ymd_and_hms(2027, 1, 1, 12, 0, 0).unwrap()),
+            "2026-W53"
+        );
         assert_eq!(iso_week(Utc.with_ymd_and_hms(2026, 2, 2, 0, 0, 0).unwrap()), "2026-W06");
     }
 }

@@ -38,7 +38,10 @@ where
         match op().await {
             Err(CaseError::Db(e)) if is_busy(&e) => {
                 if attempt >= MAX_ATTEMPTS {
-                    return Err(CaseError::Busy { attempts: attempt, source: e });
+                    return Err(CaseError::Busy {
+                        attempts: attempt,
+                        source: e,
+                    });
                 }
                 tracing::debug!(attempt, error = %e, "case database busy; retrying");
                 tokio::time::sleep(backoff(attempt)).await;
@@ -67,7 +70,10 @@ mod tests {
         for attempt in 1..20 {
             let d = backoff(attempt);
             let base = 25u64 << attempt.min(8);
-            assert!(d.as_millis() as u64 >= base && d.as_millis() as u64 <= 2 * base, "{attempt}: {d:?}");
+            assert!(
+                d.as_millis() as u64 >= base && d.as_millis() as u64 <= 2 * base,
+                "{attempt}: {d:?}"
+            );
         }
     }
 
@@ -79,7 +85,13 @@ mod tests {
             async { Err(CaseError::Db(sqlx::Error::PoolTimedOut)) }
         })
         .await;
-        assert!(matches!(out, Err(CaseError::Busy { attempts: MAX_ATTEMPTS, .. })));
+        assert!(matches!(
+            out,
+            Err(CaseError::Busy {
+                attempts: MAX_ATTEMPTS,
+                ..
+            })
+        ));
         assert_eq!(calls, MAX_ATTEMPTS);
     }
 
