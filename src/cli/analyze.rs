@@ -12,6 +12,15 @@ pub struct AnalyzeArgs {
     /// Print `{"reply": bool, "matches": [...]}` instead of readable text.
     #[arg(long)]
     pub json: bool,
+    /// Also record the diagnosis as a case (platform "cli").
+    #[arg(long)]
+    pub record: bool,
+    /// With --record: who asked.
+    #[arg(long, requires = "record")]
+    pub user: Option<String>,
+    /// With --record: where it was asked.
+    #[arg(long, requires = "record")]
+    pub channel: Option<String>,
 }
 
 pub async fn run(args: &AnalyzeArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
@@ -30,6 +39,23 @@ pub async fn run(args: &AnalyzeArgs, ctx: &Context) -> anyhow::Result<ExitCode> 
             return Ok(ExitCode::from(EXIT_USAGE));
         }
     };
+    // Recorded before printing: a reader that closes the pipe early must not cost the case.
+    if args.record {
+        let text = String::from_utf8_lossy(&raw);
+        let r = super::cases::record_cli(
+            engine.db(),
+            &text,
+            &diagnosis,
+            args.user.as_deref(),
+            args.channel.as_deref(),
+        )
+        .await?;
+        eprintln!(
+            "qntcbot: recorded case {}{}",
+            r.id,
+            if r.folded { " (repeat)" } else { "" }
+        );
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&diagnosis)?);
     } else {

@@ -7,6 +7,7 @@
 
 pub mod analyze;
 pub mod discord;
+pub mod cases;
 pub mod kb;
 pub mod lookup;
 pub mod parse;
@@ -63,6 +64,11 @@ pub enum Command {
     },
     /// Run the Discord bot (token from QNTCBOT_DISCORD_TOKEN or DISCORD_TOKEN).
     Discord,
+    /// List, show, resolve, report on, export or purge recorded cases.
+    Cases {
+        #[command(subcommand)]
+        cmd: cases::CasesCmd,
+    },
 }
 
 /// What every command that needs settings gets.
@@ -99,6 +105,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Kb { cmd } => kb::run(cmd, &ctx).await,
         Command::Discord => discord::run(&ctx, cli.config.as_deref()).await,
         Command::Parse(args) => parse::run(args),
+        Command::Cases { cmd } => cases::run_ctx(cmd, &ctx).await,
     };
     match result {
         Ok(code) => code,
