@@ -633,7 +633,7 @@ async fn stats_report_topics_weeks_top_entries_helpfulness_and_resolution() {
     let h = st.helpfulness.iter().find(|h| h.entry_id == "logon").unwrap();
     assert_eq!((h.helpful, h.unhelpful), (2, 1));
     assert!((h.rate - 2.0 / 3.0).abs() < 1e-9);
-    assert!(st.median_resolution_secs.is_some_and(|s| s >= 0.0 && s < 60.0));
+    assert!(st.median_resolution_secs.is_some_and(|s| (0.0..60.0).contains(&s)));
 
     let future = f
         .db()
