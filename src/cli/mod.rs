@@ -6,8 +6,8 @@
 //! the database could not be used.
 
 pub mod analyze;
-pub mod discord;
 pub mod cases;
+pub mod discord;
 pub mod kb;
 pub mod lookup;
 pub mod parse;
