@@ -8,7 +8,9 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
+use crate::cases::CaseSettings;
 use crate::diagnose;
+use crate::redact::RedactSettings;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
@@ -18,8 +20,37 @@ pub struct Config {
     /// Knowledge-base directory; default `./kb`, else the `kb/` shipped with the source.
     pub kb_dir: Option<PathBuf>,
     pub diagnose: diagnose::Settings,
+    pub cases: CasesConfig,
     /// `tracing` filter, e.g. "info" or "qntcbot=debug"; `RUST_LOG` wins when set.
     pub log: Option<String>,
+}
+
+/// What the case log keeps and how it folds repeats.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CasesConfig {
+    /// The same user reporting the same evidence within this many minutes adds to the
+    /// existing case instead of opening a new one.
+    pub fold_window_minutes: u64,
+    /// Replace IP addresses in stored case text (passwords and tokens are always removed).
+    pub redact_ip_addresses: bool,
+    /// Replace IBM i user profile names in stored case text.
+    pub redact_user_profiles: bool,
+}
+
+impl Default for CasesConfig {
+    fn default() -> CasesConfig {
+        CasesConfig { fold_window_minutes: 30, redact_ip_addresses: false, redact_user_profiles: false }
+    }
+}
+
+impl CasesConfig {
+    pub fn settings(&self) -> CaseSettings {
+        CaseSettings {
+            fold_window: std::time::Duration::from_secs(self.fold_window_minutes.saturating_mul(60)),
+            redact: RedactSettings { ip_addresses: self.redact_ip_addresses, user_profiles: self.redact_user_profiles },
+        }
+    }
 }
 
 /// The file read when `--config` is not given and it exists in the working directory.

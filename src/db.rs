@@ -65,10 +65,7 @@ impl Db {
                 path: path.to_path_buf(),
                 source,
             })?;
-        MIGRATOR.run(&pool).await.map_err(|source| DbError::Migrate {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        migrate(&pool).await.map_err(|source| DbError::Migrate { path: path.to_path_buf(), source })?;
         Ok(Db {
             pool,
             path: path.to_path_buf(),
@@ -83,6 +80,26 @@ impl Db {
     pub async fn close(&self) {
         let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.pool).await;
         self.pool.close().await;
+    }
+}
+
+/// Applies pending migrations. Processes that open a brand-new file at the same moment may
+/// both decide a migration is pending; the loser fails on "table already exists". A retry
+/// re-reads the migration table, finds the work done, and succeeds. Real failures (a changed
+/// migration, a full disk) fail the same way every time and are returned.
+async fn migrate(pool: &SqlitePool) -> Result<(), sqlx::migrate::MigrateError> {
+    const ATTEMPTS: u32 = 5;
+    let mut attempt = 1;
+    loop {
+        match MIGRATOR.run(pool).await {
+            Ok(()) => return Ok(()),
+            Err(e) if attempt < ATTEMPTS => {
+                tracing::debug!(attempt, "migration raced with another process, retrying: {e}");
+                tokio::time::sleep(Duration::from_millis(20 * u64::from(attempt))).await;
+                attempt += 1;
+            }
+            Err(e) => return Err(e),
+        }
     }
 }
 

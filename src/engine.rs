@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
+use crate::cases::CaseSettings;
 use crate::db::Db;
 use crate::diagnose::{self, Diagnosis, Priors, Settings};
 use crate::input::{self, InputError};
@@ -28,6 +29,7 @@ pub struct Engine {
     kb: RwLock<Arc<Kb>>,
     priors: RwLock<Arc<Priors>>,
     settings: Settings,
+    cases: CaseSettings,
 }
 
 /// What a (re)load did, for logs and `/qntc kb reload`.
@@ -96,7 +98,9 @@ impl Engine {
             kb: RwLock::new(kb),
             priors: RwLock::new(Arc::new(Priors::default())),
             settings,
+            cases: CaseSettings::default(),
         };
+        engine.refresh_priors().await;
         Ok(engine)
     }
 
@@ -106,6 +110,25 @@ impl Engine {
 
     pub fn settings(&self) -> &Settings {
         &self.settings
+    }
+
+    /// Sets how cases are folded and redacted (from the `[cases]` configuration).
+    pub fn with_case_settings(mut self, cases: CaseSettings) -> Engine {
+        self.cases = cases;
+        self
+    }
+
+    pub fn case_settings(&self) -> &CaseSettings {
+        &self.cases
+    }
+
+    /// Re-reads what the case log has learned (see [`Priors`]). A failure keeps the old
+    /// priors: learning is a nudge, never a reason to stop answering.
+    pub async fn refresh_priors(&self) {
+        match self.db.load_priors().await {
+            Ok(p) => self.set_priors(p),
+            Err(e) => tracing::warn!("cannot load learned priors from the case log: {e}"),
+        }
     }
 
     pub fn kb(&self) -> Arc<Kb> {

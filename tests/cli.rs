@@ -270,3 +270,43 @@ fn kb_list_json_and_check() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("x.toml:2:"));
 }
+
+#[test]
+fn many_processes_opening_a_brand_new_database_at_once_all_succeed() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("fresh.db");
+    std::fs::write(dir.path().join("in.txt"), CPDB053).unwrap();
+    let children: Vec<_> = (0..40)
+        .map(|i| {
+            let mut cmd = qntcbot(&dir);
+            cmd.arg("--db").arg(&db).args(["analyze", "--json", "--record", "--user"]).arg(format!("u{i}"));
+            cmd.arg(dir.path().join("in.txt")).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{err}");
+        assert!(!err.contains("locked") && !err.contains("already exists"), "{err}");
+    }
+    let mut cmd = qntcbot(&dir);
+    cmd.arg("--db").arg(&db).args(["cases", "list", "--json", "--limit", "1000"]);
+    let out = cmd.output().unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let cases = v.as_array().or_else(|| v["cases"].as_array()).map(Vec::len);
+    assert_eq!(cases, Some(40));
+}
+
+#[test]
+fn a_reader_that_stops_early_is_not_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = qntcbot(&dir);
+    cmd.args(["kb", "list"]).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    // Close our end of stdout before the child writes: its next write hits a broken pipe.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(out.status.success(), "{err}");
+}

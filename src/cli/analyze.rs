@@ -44,6 +44,7 @@ pub async fn run(args: &AnalyzeArgs, ctx: &Context) -> anyhow::Result<ExitCode> 
         let text = String::from_utf8_lossy(&raw);
         let r = super::cases::record_cli(
             engine.db(),
+            engine.case_settings(),
             &text,
             &diagnosis,
             args.user.as_deref(),
@@ -57,18 +58,18 @@ pub async fn run(args: &AnalyzeArgs, ctx: &Context) -> anyhow::Result<ExitCode> 
         );
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&diagnosis)?);
+        outln!("{}", serde_json::to_string_pretty(&diagnosis)?)?;
     } else {
         let answer = engine.answer(&diagnosis);
-        print!("{}", answer.to_text());
-        println!(
+        out!("{}", answer.to_text())?;
+        outln!(
             "\n({})",
             if diagnosis.reply {
                 "In a watched channel the bot would answer this."
             } else {
                 "In a watched channel the bot would stay quiet: not sure enough, or not about QNTC."
             }
-        );
+        )?;
     }
     engine.db().close().await;
     Ok(if diagnosis.matches.is_empty() {

@@ -171,21 +171,21 @@ pub async fn run(cmd: &CasesCmd, db: &Db) -> anyhow::Result<ExitCode> {
             };
             let cases = db.list_cases(&filter).await?;
             if *json {
-                println!("{}", serde_json::to_string_pretty(&cases)?);
+                outln!("{}", serde_json::to_string_pretty(&cases)?)?;
             } else if cases.is_empty() {
-                println!("no cases");
+                outln!("no cases")?;
             } else {
-                print!("{}", case_table(&cases));
+                out!("{}", case_table(&cases))?;
             }
             Ok(ExitCode::SUCCESS)
         }
         CasesCmd::Show { id, json } => match db.get_case(*id).await? {
             Some(case) if *json => {
-                println!("{}", serde_json::to_string_pretty(&case)?);
+                outln!("{}", serde_json::to_string_pretty(&case)?)?;
                 Ok(ExitCode::SUCCESS)
             }
             Some(case) => {
-                print!("{}", case_detail(&case));
+                out!("{}", case_detail(&case))?;
                 Ok(ExitCode::SUCCESS)
             }
             None => {
@@ -203,10 +203,10 @@ pub async fn run(cmd: &CasesCmd, db: &Db) -> anyhow::Result<ExitCode> {
                 .await
             {
                 Ok(()) => {
-                    println!(
+                    outln!(
                         "case {id} resolved{}",
                         entry.as_ref().map(|e| format!(" by {e}")).unwrap_or_default()
-                    );
+                    )?;
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(crate::cases::CaseError::NotFound(_)) => {
@@ -219,9 +219,9 @@ pub async fn run(cmd: &CasesCmd, db: &Db) -> anyhow::Result<ExitCode> {
         CasesCmd::Stats { since, json } => {
             let stats = db.case_stats(*since).await?;
             if *json {
-                println!("{}", serde_json::to_string_pretty(&stats)?);
+                outln!("{}", serde_json::to_string_pretty(&stats)?)?;
             } else {
-                print!("{}", stats_text(&stats));
+                out!("{}", stats_text(&stats))?;
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -233,17 +233,17 @@ pub async fn run(cmd: &CasesCmd, db: &Db) -> anyhow::Result<ExitCode> {
                 })
                 .await?;
             match format {
-                ExportFormat::Json => println!("{}", serde_json::to_string_pretty(&cases)?),
-                ExportFormat::Csv => print!("{}", cases_csv(&cases)),
+                ExportFormat::Json => outln!("{}", serde_json::to_string_pretty(&cases)?)?,
+                ExportFormat::Csv => out!("{}", cases_csv(&cases))?,
             }
             Ok(ExitCode::SUCCESS)
         }
         CasesCmd::Purge { older_than } => {
             let n = db.purge_cases(*older_than).await?;
-            println!(
+            outln!(
                 "purged {n} case(s) opened before {}",
                 older_than.format("%Y-%m-%d %H:%M UTC")
-            );
+            )?;
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -253,6 +253,7 @@ pub async fn run(cmd: &CasesCmd, db: &Db) -> anyhow::Result<ExitCode> {
 /// watched-channel decision so that statistics mean the same on every platform.
 pub async fn record_cli(
     db: &Db,
+    settings: &CaseSettings,
     text: &str,
     diagnosis: &Diagnosis,
     user: Option<&str>,
@@ -270,7 +271,7 @@ pub async fn record_cli(
         diagnosis,
         replied: diagnosis.reply,
     };
-    Ok(db.record_case(case, &CaseSettings::default()).await?)
+    Ok(db.record_case(case, settings).await?)
 }
 
 /// Chat text can carry terminal escape sequences; a table cell shows them as spaces.

@@ -36,7 +36,7 @@ pub async fn run(cmd: &KbCmd, ctx: &Context) -> anyhow::Result<ExitCode> {
             let mut report = load_dir(&dir);
             report.compile_patterns();
             for p in &report.problems {
-                println!("{p}");
+                outln!("{p}")?;
             }
             let errors = report.errors().count();
             let warnings = report
@@ -80,11 +80,11 @@ pub async fn run(cmd: &KbCmd, ctx: &Context) -> anyhow::Result<ExitCode> {
                         topics: &e.topics,
                     })
                     .collect();
-                println!("{}", serde_json::to_string_pretty(&listed)?);
+                outln!("{}", serde_json::to_string_pretty(&listed)?)?;
             } else {
                 let width = entries.iter().map(|e| e.id.len()).max().unwrap_or(0);
                 for e in &entries {
-                    println!("{:width$}  {}  [{}]", e.id, e.title, e.topics.join(", "));
+                    outln!("{:width$}  {}  [{}]", e.id, e.title, e.topics.join(", "))?;
                 }
             }
             Ok(ExitCode::SUCCESS)

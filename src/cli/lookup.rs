@@ -27,10 +27,10 @@ pub struct ExplainArgs {
 
 fn print(answers: &[Answer], json: bool) -> anyhow::Result<()> {
     if json {
-        println!("{}", serde_json::to_string_pretty(answers)?);
+        outln!("{}", serde_json::to_string_pretty(answers)?)?;
     } else {
         let texts: Vec<String> = answers.iter().map(Answer::to_text).collect();
-        print!("{}", texts.join("\n----------------------------------------\n\n"));
+        out!("{}", texts.join("\n----------------------------------------\n\n"))?;
     }
     Ok(())
 }
@@ -53,7 +53,7 @@ pub async fn run(args: &LookupArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
         if !args.json {
             eprintln!("Nothing in the knowledge base matches {query:?}.");
         } else {
-            println!("[]");
+            outln!("[]")?;
         }
         return Ok(ExitCode::from(EXIT_NOTHING));
     }

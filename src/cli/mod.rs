@@ -5,6 +5,16 @@
 //! 2 usage or input error (bad flags, unreadable/empty/binary input); 3 the knowledge base or
 //! the database could not be used.
 
+/// `print!` that reports a closed stdout as an error instead of panicking.
+macro_rules! out {
+    ($($t:tt)*) => { $crate::cli::emit(&format!($($t)*)) };
+}
+
+/// `println!` that reports a closed stdout as an error instead of panicking.
+macro_rules! outln {
+    ($($t:tt)*) => { $crate::cli::emit(&format!("{}\n", format_args!($($t)*))) };
+}
+
 pub mod analyze;
 pub mod cases;
 pub mod discord;
@@ -78,7 +88,9 @@ pub struct Context {
 
 impl Context {
     pub async fn engine(&self) -> anyhow::Result<Engine> {
-        Engine::open_with(&self.config.db_path(), &self.config.kb_dir(), self.config.diagnose).await
+        Ok(Engine::open_with(&self.config.db_path(), &self.config.kb_dir(), self.config.diagnose)
+            .await?
+            .with_case_settings(self.config.cases.settings()))
     }
 }
 
@@ -109,6 +121,8 @@ pub async fn run(cli: Cli) -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        // The reader went away (`qntcbot ... | head`): what it wanted, it got.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("qntcbot: {e:#}");
             ExitCode::from(EXIT_ENVIRONMENT)
@@ -145,4 +159,17 @@ pub fn read_input(path: Option<&std::path::Path>) -> Result<Vec<u8>, String> {
             Ok(buf)
         }
     }
+}
+
+/// Writes to stdout; fails (instead of panicking like `print!`) when stdout is closed.
+pub fn emit(text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain()
+        .any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
 }

@@ -34,9 +34,9 @@ pub fn run(args: &ParseArgs) -> anyhow::Result<ExitCode> {
     };
     let parsed = joblog::parse(&text);
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&parsed)?);
+        outln!("{}", serde_json::to_string_pretty(&parsed)?)?;
     } else {
-        print!("{}", listing(&parsed));
+        out!("{}", listing(&parsed))?;
     }
     Ok(if parsed.messages.is_empty() && parsed.requests.is_empty() {
         ExitCode::from(EXIT_NOTHING)

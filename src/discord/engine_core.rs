@@ -1,33 +1,44 @@
-//! [`Core`] over the real [`Engine`].
-//!
-//! The case log (`crate::cases`, `Db::record_case` and friends) is being written in parallel;
-//! until it lands, cases are kept in memory here behind the same operations, so the adapter
-//! and its tests already exercise the full flow. Swapping in the database is local to this
-//! file.
+//! [`Core`] over the real [`Engine`] and its case log in SQLite.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use chrono::{Duration as ChronoDuration, Utc};
 use serenity::async_trait;
 
 use super::core::{Answer, CaseOrigin, CaseQuery, CaseView, Core, StatsView, Verdict};
+use crate::cases::{Case, CaseFilter, NewCase, Status};
 use crate::{Diagnosis, Engine};
 
 pub struct EngineCore {
     engine: Arc<Engine>,
-    cases: Mutex<Vec<(chrono::DateTime<Utc>, CaseView)>>,
 }
 
 impl EngineCore {
     pub fn new(engine: Arc<Engine>) -> EngineCore {
-        EngineCore {
-            engine,
-            cases: Mutex::new(Vec::new()),
+        EngineCore { engine }
+    }
+}
+
+fn view(c: Case) -> CaseView {
+    let mut topics: Vec<String> = Vec::new();
+    for m in &c.matches {
+        for t in &m.topics {
+            if !topics.contains(t) {
+                topics.push(t.clone());
+            }
         }
     }
-
-    fn cases(&self) -> std::sync::MutexGuard<'_, Vec<(chrono::DateTime<Utc>, CaseView)>> {
-        self.cases.lock().unwrap_or_else(|p| p.into_inner())
+    CaseView {
+        id: c.id,
+        status: c.status.to_string(),
+        user_id: c.user_id.unwrap_or_default(),
+        user_name: c.user_name.unwrap_or_default(),
+        text: c.text,
+        message_link: c.message_link,
+        entries: c.matches.iter().map(|m| m.entry_id.clone()).collect(),
+        resolved_entry: c.fixed_by,
+        topics,
+        created: c.created_at.format("%Y-%m-%d %H:%M").to_string(),
     }
 }
 
@@ -58,81 +69,72 @@ impl Core for EngineCore {
     }
 
     async fn record_case(&self, origin: CaseOrigin, text: &str, d: &Diagnosis, replied: bool) -> anyhow::Result<i64> {
-        let now = Utc::now();
-        let mut cases = self.cases();
-        let id = i64::try_from(cases.len())? + 1;
-        let mut topics: Vec<String> = d.matches.iter().flat_map(|m| m.topics.iter().cloned()).collect();
-        topics.dedup();
-        cases.push((
-            now,
-            CaseView {
-                id,
-                status: if replied { "open" } else { "unanswered" }.into(),
-                user_id: origin.user_id,
-                user_name: origin.user_name,
-                text: text.to_string(),
-                message_link: origin.message_link,
-                entries: d.matches.iter().map(|m| m.id.clone()).collect(),
-                resolved_entry: None,
-                topics,
-                created: now.format("%Y-%m-%d %H:%M").to_string(),
-            },
-        ));
-        Ok(id)
+        let case = NewCase {
+            platform: "discord",
+            workspace: origin.workspace.as_deref(),
+            channel: Some(&origin.channel),
+            thread: origin.thread.as_deref(),
+            message_link: origin.message_link.as_deref(),
+            user_id: Some(&origin.user_id),
+            user_name: Some(&origin.user_name),
+            text,
+            diagnosis: d,
+            replied,
+        };
+        Ok(self.engine.db().record_case(case, self.engine.case_settings()).await?.id)
     }
 
-    async fn judge(&self, case: i64, verdict: Verdict, entry: &str, _by: &str) -> anyhow::Result<()> {
-        let mut cases = self.cases();
-        let Some((_, c)) = cases.iter_mut().find(|(_, c)| c.id == case) else {
-            anyhow::bail!("no case #{case}");
+    async fn judge(&self, case: i64, verdict: Verdict, entry: &str, by: &str) -> anyhow::Result<()> {
+        let status = match verdict {
+            Verdict::Fixed => Status::Resolved,
+            Verdict::Wrong => Status::Wrong,
         };
-        match verdict {
-            Verdict::Fixed => {
-                c.status = "resolved".into();
-                c.resolved_entry = Some(entry.to_string());
-            }
-            Verdict::Wrong => c.status = "wrong".into(),
-        }
+        self.engine.db().set_case_status(case, status, by, Some(entry), None).await?;
+        // What users just said changes the ranking of the next similar case.
+        self.engine.refresh_priors().await;
         Ok(())
     }
 
     async fn get_case(&self, id: i64) -> anyhow::Result<Option<CaseView>> {
-        Ok(self.cases().iter().find(|(_, c)| c.id == id).map(|(_, c)| c.clone()))
+        Ok(self.engine.db().get_case(id).await?.map(view))
     }
 
     async fn list_cases(&self, q: &CaseQuery) -> anyhow::Result<Vec<CaseView>> {
-        let since = q.days.map(|d| Utc::now() - ChronoDuration::days(i64::from(d)));
-        Ok(self
-            .cases()
-            .iter()
-            .rev()
-            .filter(|(t, c)| {
-                since.is_none_or(|s| *t >= s)
-                    && q.user_id.as_ref().is_none_or(|u| *u == c.user_id)
-                    && q.status.as_ref().is_none_or(|s| *s == c.status)
-                    && q.topic.as_ref().is_none_or(|t| c.topics.contains(t))
-            })
-            .take(q.limit.max(1))
-            .map(|(_, c)| c.clone())
-            .collect())
+        let filter = CaseFilter {
+            topic: q.topic.clone(),
+            user: q.user_id.clone(),
+            status: q.status.as_deref().map(str::parse).transpose()?,
+            since: q.days.map(|d| Utc::now() - ChronoDuration::days(i64::from(d))),
+            limit: Some(u32::try_from(q.limit.max(1)).unwrap_or(u32::MAX)),
+            ..CaseFilter::default()
+        };
+        Ok(self.engine.db().list_cases(&filter).await?.into_iter().map(view).collect())
     }
 
     async fn stats(&self, days: u32) -> anyhow::Result<StatsView> {
         let since = Utc::now() - ChronoDuration::days(i64::from(days));
-        let cases = self.cases();
-        let recent: Vec<&CaseView> = cases.iter().filter(|(t, _)| *t >= since).map(|(_, c)| c).collect();
-        let count = |s: &str| recent.iter().filter(|c| c.status == s).count();
-        Ok(StatsView {
-            lines: vec![
-                format!("{} case(s)", recent.len()),
-                format!(
-                    "{} resolved, {} wrong answer(s), {} open",
-                    count("resolved"),
-                    count("wrong"),
-                    count("open")
-                ),
-            ],
-        })
+        let s = self.engine.db().case_stats(Some(since)).await?;
+        let count = |k: &str| s.by_status.get(k).copied().unwrap_or(0);
+        let mut lines = vec![
+            format!("{} case(s), {} repeat report(s)", s.total, s.repeats),
+            format!(
+                "{} resolved, {} answered, {} open, {} wrong, {} dismissed; {} unanswered",
+                count("resolved"),
+                count("answered"),
+                count("open"),
+                count("wrong"),
+                count("dismissed"),
+                s.unanswered
+            ),
+        ];
+        if let Some(m) = s.median_resolution_secs {
+            lines.push(format!("median time to resolution: {:.1} h", m / 3600.0));
+        }
+        if !s.top_topics.is_empty() {
+            let top: Vec<String> = s.top_topics.iter().take(5).map(|t| format!("{} ({})", t.topic, t.cases)).collect();
+            lines.push(format!("top problems: {}", top.join(", ")));
+        }
+        Ok(StatsView { lines })
     }
 
     async fn close(&self) {

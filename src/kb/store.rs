@@ -22,20 +22,29 @@ pub struct SyncStats {
 impl Db {
     #[tracing::instrument(skip_all, fields(entries = entries.len()))]
     pub async fn sync_kb(&self, entries: &[std::sync::Arc<Entry>]) -> Result<SyncStats, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
-        let existing: HashMap<String, String> = sqlx::query("SELECT id, digest FROM kb_entry")
-            .fetch_all(&mut *tx)
-            .await?
-            .into_iter()
-            .map(|r| (r.get::<String, _>(0), r.get::<String, _>(1)))
-            .collect();
+        let bodies: Vec<(String, String)> = entries
+            .iter()
+            .map(|e| {
+                let body = serde_json::to_string(e.as_ref()).map_err(|err| sqlx::Error::Encode(Box::new(err)))?;
+                let digest = format!("{:016x}", fnv1a(body.as_bytes()));
+                Ok((body, digest))
+            })
+            .collect::<Result<_, sqlx::Error>>()?;
+        // Nothing changed (every start but the first after an edit): no write lock at all, so
+        // many processes starting at once do not queue behind each other.
+        let current = digests(&mut *self.pool.acquire().await?).await?;
+        if current.len() == entries.len() && entries.iter().zip(&bodies).all(|(e, (_, d))| current.get(&e.id) == Some(d)) {
+            return Ok(SyncStats { unchanged: entries.len(), ..SyncStats::default() });
+        }
+        // IMMEDIATE: take the write lock before reading, so that concurrent first starts run
+        // one after the other and the later ones find the work done.
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let existing = digests(&mut tx).await?;
         let mut stats = SyncStats::default();
         let now = chrono::Utc::now().timestamp_millis();
-        for e in entries {
-            let body = serde_json::to_string(e.as_ref()).map_err(|err| sqlx::Error::Encode(Box::new(err)))?;
-            let digest = format!("{:016x}", fnv1a(body.as_bytes()));
+        for (e, (body, digest)) in entries.iter().zip(&bodies) {
             match existing.get(&e.id) {
-                Some(d) if *d == digest => {
+                Some(d) if d == digest => {
                     stats.unchanged += 1;
                     continue;
                 }
@@ -51,8 +60,8 @@ impl Db {
             .bind(serde_json::to_string(&e.topics).unwrap_or_default())
             .bind(serde_json::to_value(e.certainty).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default())
             .bind(e.file.display().to_string())
-            .bind(&body)
-            .bind(&digest)
+            .bind(body)
+            .bind(digest)
             .bind(now)
             .execute(&mut *tx)
             .await?;
@@ -124,6 +133,15 @@ impl Db {
             .map(|r| (r.get::<String, _>(0), -r.get::<f64, _>(1)))
             .collect())
     }
+}
+
+async fn digests(conn: &mut sqlx::SqliteConnection) -> Result<HashMap<String, String>, sqlx::Error> {
+    Ok(sqlx::query("SELECT id, digest FROM kb_entry")
+        .fetch_all(conn)
+        .await?
+        .into_iter()
+        .map(|r| (r.get::<String, _>(0), r.get::<String, _>(1)))
+        .collect())
 }
 
 async fn delete_entry(tx: &mut sqlx::SqliteConnection, id: &str) -> Result<(), sqlx::Error> {
