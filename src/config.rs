@@ -40,7 +40,11 @@ pub struct CasesConfig {
 
 impl Default for CasesConfig {
     fn default() -> CasesConfig {
-        CasesConfig { fold_window_minutes: 30, redact_ip_addresses: false, redact_user_profiles: false }
+        CasesConfig {
+            fold_window_minutes: 30,
+            redact_ip_addresses: false,
+            redact_user_profiles: false,
+        }
     }
 }
 
@@ -48,7 +52,10 @@ impl CasesConfig {
     pub fn settings(&self) -> CaseSettings {
         CaseSettings {
             fold_window: std::time::Duration::from_secs(self.fold_window_minutes.saturating_mul(60)),
-            redact: RedactSettings { ip_addresses: self.redact_ip_addresses, user_profiles: self.redact_user_profiles },
+            redact: RedactSettings {
+                ip_addresses: self.redact_ip_addresses,
+                user_profiles: self.redact_user_profiles,
+            },
         }
     }
 }

@@ -65,7 +65,10 @@ impl Db {
                 path: path.to_path_buf(),
                 source,
             })?;
-        migrate(&pool).await.map_err(|source| DbError::Migrate { path: path.to_path_buf(), source })?;
+        migrate(&pool).await.map_err(|source| DbError::Migrate {
+            path: path.to_path_buf(),
+            source,
+        })?;
         Ok(Db {
             pool,
             path: path.to_path_buf(),

@@ -157,13 +157,12 @@ pub fn diagnose(kb: &Kb, evidence: Evidence, text: &str, priors: &Priors, settin
             );
         }
     }
-    let lower = text.to_lowercase();
+    let lower = crate::kb::anchor::fold(text);
     for (i, j) in kb.pattern_hits(text, &lower) {
         let p = &kb.entries[i].patterns[j];
         let shown = p
-            .regex()
-            .and_then(|re| re.find(text))
-            .map(|m| m.as_str().trim().chars().take(80).collect::<String>())
+            .find(text)
+            .map(|m| m.trim().chars().take(80).collect::<String>())
             .unwrap_or_default();
         let verb = if p.weight < 0.0 { "argues against" } else { "matches" };
         scores

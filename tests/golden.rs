@@ -48,9 +48,16 @@ impl Tally {
     }
 }
 
-#[tokio::test]
-async fn golden_set_accuracy() {
-    let text = std::fs::read_to_string(common::repo_path("tests/golden/cases.toml")).expect("golden file");
+struct Figures {
+    top1: Tally,
+    reply_agree: Tally,
+    negatives: Tally,
+    cases: Vec<String>,
+}
+
+/// Diagnoses every case of `file` and prints the figures under `label`.
+async fn evaluate(label: &str, file: &str) -> Figures {
+    let text = std::fs::read_to_string(common::repo_path(file)).expect("golden file");
     let file: GoldenFile = toml::from_str(&text).expect("golden file parses");
     let t = common::engine().await;
     let mut names = std::collections::HashSet::new();
@@ -101,7 +108,7 @@ async fn golden_set_accuracy() {
         }
     }
 
-    println!("golden set: {} cases", file.case.len());
+    println!("{label}: {} cases", file.case.len());
     println!(
         "  top-1 accuracy:          {:5.1}% ({}/{})",
         top1.pct(),
@@ -139,15 +146,44 @@ async fn golden_set_accuracy() {
         println!("failures:\n{}", failures.join("\n"));
     }
 
-    assert!(top1.pct() >= 95.0, "top-1 accuracy {:.1}% is below 95%", top1.pct());
-    assert_eq!(negatives.passed, negatives.total, "a negative case was answered");
+    Figures {
+        top1,
+        reply_agree,
+        negatives,
+        cases: file.case.into_iter().filter_map(|c| c.expect).collect(),
+    }
+}
+
+/// The golden set: written alongside the KB, asserted at the bar of issue #3.
+#[tokio::test]
+async fn golden_set_accuracy() {
+    let f = evaluate("golden set", "tests/golden/cases.toml").await;
+    assert!(f.top1.pct() >= 95.0, "top-1 accuracy {:.1}% is below 95%", f.top1.pct());
+    assert_eq!(f.negatives.passed, f.negatives.total, "a negative case was answered");
     assert!(
-        reply_agree.pct() >= 95.0,
+        f.reply_agree.pct() >= 95.0,
         "reply decisions agree on only {:.1}%",
-        reply_agree.pct()
+        f.reply_agree.pct()
     );
-    let topics: std::collections::HashSet<&str> = file.case.iter().filter_map(|c| c.expect.as_deref()).collect();
+    let topics: std::collections::HashSet<&str> = f.cases.iter().map(String::as_str).collect();
     for topic in qntcbot::kb::topics::TOPICS {
         assert!(topics.contains(topic), "no golden case for topic {topic}");
     }
+}
+
+/// The held-out set: written blind (its author saw neither the KB nor the golden set) and
+/// never used to tune the KB, so its figures estimate accuracy on messages nobody has seen.
+/// The bar is a regression guard, not a target: do not edit the KB to pass these cases.
+#[tokio::test]
+async fn held_out_set_accuracy() {
+    let f = evaluate("held-out set", "tests/golden/holdout.toml").await;
+    assert_eq!(
+        f.negatives.passed, f.negatives.total,
+        "a held-out negative was answered"
+    );
+    assert!(
+        f.top1.pct() >= 75.0,
+        "held-out top-1 accuracy fell to {:.1}%",
+        f.top1.pct()
+    );
 }

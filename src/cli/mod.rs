@@ -88,9 +88,11 @@ pub struct Context {
 
 impl Context {
     pub async fn engine(&self) -> anyhow::Result<Engine> {
-        Ok(Engine::open_with(&self.config.db_path(), &self.config.kb_dir(), self.config.diagnose)
-            .await?
-            .with_case_settings(self.config.cases.settings()))
+        Ok(
+            Engine::open_with(&self.config.db_path(), &self.config.kb_dir(), self.config.diagnose)
+                .await?
+                .with_case_settings(self.config.cases.settings()),
+        )
     }
 }
 
@@ -170,6 +172,8 @@ pub fn emit(text: &str) -> std::io::Result<()> {
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain()
-        .any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }

@@ -81,7 +81,12 @@ impl Core for EngineCore {
             diagnosis: d,
             replied,
         };
-        Ok(self.engine.db().record_case(case, self.engine.case_settings()).await?.id)
+        Ok(self
+            .engine
+            .db()
+            .record_case(case, self.engine.case_settings())
+            .await?
+            .id)
     }
 
     async fn judge(&self, case: i64, verdict: Verdict, entry: &str, by: &str) -> anyhow::Result<()> {
@@ -89,7 +94,10 @@ impl Core for EngineCore {
             Verdict::Fixed => Status::Resolved,
             Verdict::Wrong => Status::Wrong,
         };
-        self.engine.db().set_case_status(case, status, by, Some(entry), None).await?;
+        self.engine
+            .db()
+            .set_case_status(case, status, by, Some(entry), None)
+            .await?;
         // What users just said changes the ranking of the next similar case.
         self.engine.refresh_priors().await;
         Ok(())
@@ -108,7 +116,14 @@ impl Core for EngineCore {
             limit: Some(u32::try_from(q.limit.max(1)).unwrap_or(u32::MAX)),
             ..CaseFilter::default()
         };
-        Ok(self.engine.db().list_cases(&filter).await?.into_iter().map(view).collect())
+        Ok(self
+            .engine
+            .db()
+            .list_cases(&filter)
+            .await?
+            .into_iter()
+            .map(view)
+            .collect())
     }
 
     async fn stats(&self, days: u32) -> anyhow::Result<StatsView> {
@@ -131,7 +146,12 @@ impl Core for EngineCore {
             lines.push(format!("median time to resolution: {:.1} h", m / 3600.0));
         }
         if !s.top_topics.is_empty() {
-            let top: Vec<String> = s.top_topics.iter().take(5).map(|t| format!("{} ({})", t.topic, t.cases)).collect();
+            let top: Vec<String> = s
+                .top_topics
+                .iter()
+                .take(5)
+                .map(|t| format!("{} ({})", t.topic, t.cases))
+                .collect();
             lines.push(format!("top problems: {}", top.join(", ")));
         }
         Ok(StatsView { lines })

@@ -1,77 +1,98 @@
-//! Literal anchors of a regex: lower-case strings of which every match must contain at least
-//! one. They let the matcher skip (and never compile) the patterns that cannot match a text:
-//! one Aho-Corasick pass over the text picks the few candidates, so the cost of patterns
-//! grows with what the text could match, not with the size of the knowledge base.
+//! Literal anchors of a regex: clauses of lower-case strings such that every match contains
+//! at least one string of every clause. They let the matcher skip (and never compile) the
+//! patterns that cannot match a text: one Aho-Corasick pass over the text finds which clauses
+//! are present, and only patterns whose clauses are all present are compiled and run. The
+//! cost of patterns thus grows with what the text could match, not with the size of the KB.
 
 use regex_syntax::hir::{Class, Hir, HirKind};
 
-/// Beyond this many alternatives a pattern is simply always run.
-const MAX_ANCHORS: usize = 64;
+/// Beyond this many alternatives a clause selects too little to be worth keeping.
+const MAX_ALTERNATIVES: usize = 64;
 /// Anchors shorter than this select too much text to be worth it.
 const MIN_ANCHOR: usize = 3;
 
+/// A conjunction of clauses; each clause is a disjunction of literals.
+pub type Anchors = Vec<Vec<String>>;
+
 /// The anchors of a parsed pattern, or `None` when no literal is required (the pattern must
-/// be tried on every text).
-pub fn anchors(hir: &Hir) -> Option<Vec<String>> {
-    required(hir).filter(|set| set.iter().all(|s| s.chars().count() >= MIN_ANCHOR))
+/// be tried on every text). Dropping a clause only weakens the requirement, so clauses that
+/// select too little are simply left out.
+pub fn anchors(hir: &Hir) -> Option<Anchors> {
+    let clauses: Anchors = required(hir)
+        .into_iter()
+        .filter(|c| !c.is_empty() && c.len() <= MAX_ALTERNATIVES && c.iter().all(|s| s.chars().count() >= MIN_ANCHOR))
+        .collect();
+    (!clauses.is_empty()).then_some(clauses)
 }
 
-fn required(hir: &Hir) -> Option<Vec<String>> {
+fn required(hir: &Hir) -> Anchors {
     match hir.kind() {
-        HirKind::Literal(lit) => std::str::from_utf8(&lit.0).ok().map(|s| vec![s.to_lowercase()]),
-        HirKind::Class(class) => single_char(class).map(|c| vec![c.to_string()]),
+        HirKind::Literal(lit) => std::str::from_utf8(&lit.0)
+            .map(|s| vec![vec![s.to_lowercase()]])
+            .unwrap_or_default(),
+        HirKind::Class(class) => single_char(class)
+            .map(|c| vec![vec![c.to_string()]])
+            .unwrap_or_default(),
         HirKind::Capture(cap) => required(&cap.sub),
         HirKind::Repetition(rep) if rep.min >= 1 => required(&rep.sub),
         HirKind::Concat(items) => concat(items),
         HirKind::Alternation(branches) => {
-            let mut all = Vec::new();
+            // Each branch contributes its most selective clause; the alternation requires
+            // one of them.
+            let mut any = Vec::new();
             for b in branches {
-                all.extend(required(b)?);
-                if all.len() > MAX_ANCHORS {
-                    return None;
-                }
+                let Some(best) = most_selective(required(b)) else {
+                    return Vec::new();
+                };
+                any.extend(best);
             }
-            all.sort();
-            all.dedup();
-            Some(all)
+            any.sort();
+            any.dedup();
+            vec![any]
         }
-        _ => None,
+        _ => Vec::new(),
     }
 }
 
-/// In a sequence, adjacent literals and single characters form one string; each run and each
-/// item with requirements of its own is a candidate, and the most selective one (longest
-/// shortest literal) wins.
-fn concat(items: &[Hir]) -> Option<Vec<String>> {
-    let mut candidates: Vec<Vec<String>> = Vec::new();
+fn most_selective(clauses: Anchors) -> Option<Vec<String>> {
+    clauses.into_iter().filter(|c| !c.is_empty()).max_by_key(|c| {
+        (
+            c.iter().map(|s| s.chars().count()).min().unwrap_or(0),
+            std::cmp::Reverse(c.len()),
+        )
+    })
+}
+
+/// In a sequence, adjacent literals and single characters form one string; every item's
+/// clauses must all hold, so they are all kept.
+fn concat(items: &[Hir]) -> Anchors {
+    let mut clauses: Anchors = Vec::new();
     let mut run = String::new();
-    let flush = |run: &mut String, candidates: &mut Vec<Vec<String>>| {
+    let flush = |run: &mut String, clauses: &mut Anchors| {
         if !run.is_empty() {
-            candidates.push(vec![std::mem::take(run)]);
+            clauses.push(vec![std::mem::take(run)]);
         }
     };
     for item in items {
         match item.kind() {
             HirKind::Literal(lit) => match std::str::from_utf8(&lit.0) {
                 Ok(s) => run.push_str(&s.to_lowercase()),
-                Err(_) => flush(&mut run, &mut candidates),
+                Err(_) => flush(&mut run, &mut clauses),
             },
             HirKind::Class(class) => match single_char(class) {
                 Some(c) => run.push(c),
-                None => flush(&mut run, &mut candidates),
+                None => flush(&mut run, &mut clauses),
             },
             // Word boundaries and anchors consume nothing: the run goes on across them.
             HirKind::Look(_) => {}
             _ => {
-                flush(&mut run, &mut candidates);
-                if let Some(set) = required(item) {
-                    candidates.push(set);
-                }
+                flush(&mut run, &mut clauses);
+                clauses.extend(required(item));
             }
         }
     }
-    flush(&mut run, &mut candidates);
-    candidates.into_iter().max_by_key(|set| set.iter().map(|s| s.chars().count()).min().unwrap_or(0))
+    flush(&mut run, &mut clauses);
+    clauses
 }
 
 /// A class that only spells one letter in different cases ((?i)d = [Dd], (?i)k = [Kk\u{212A}]),
@@ -99,31 +120,70 @@ fn single_char(class: &Class) -> Option<char> {
         return Some(first);
     }
     // Unicode case folding adds look-alikes (the Kelvin sign for k, the long s for s): the
-    // ASCII letter stands for the class when every other member is not ASCII.
-    let ascii: Vec<char> = lower.iter().copied().filter(char::is_ascii).collect();
-    (!ascii.is_empty() && ascii.iter().all(|&c| c == ascii[0])).then_some(ascii[0])
+    // ASCII letter stands for the class only when every member folds to it. "ö" does not
+    // fold to "o", so [oö] is no single letter and breaks the literal.
+    let ascii = lower.iter().copied().find(char::is_ascii)?;
+    chars.iter().all(|&c| fold_char(c) == Some(ascii)).then_some(ascii)
+}
+
+/// Lower case, with the long s read as s; the only simple case fold onto an ASCII letter that
+/// `to_lowercase` leaves alone (the Kelvin sign already lowercases to k).
+fn fold_char(c: char) -> Option<char> {
+    if c == '\u{17F}' {
+        return Some('s');
+    }
+    let mut l = c.to_lowercase();
+    let first = l.next()?;
+    l.next().is_none().then_some(first)
+}
+
+/// The text as the anchors are written: folded the same way, so that every text a pattern
+/// matches contains its anchors.
+pub fn fold(text: &str) -> String {
+    let lower = text.to_lowercase();
+    if lower.contains('\u{17F}') {
+        lower.replace('\u{17F}', "s")
+    } else {
+        lower
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn of(pattern: &str) -> Option<Vec<String>> {
+    fn of(pattern: &str) -> Option<Anchors> {
         anchors(&regex_syntax::Parser::new().parse(pattern).unwrap())
     }
 
+    fn v(clauses: &[&[&str]]) -> Option<Anchors> {
+        Some(
+            clauses
+                .iter()
+                .map(|c| c.iter().map(|s| s.to_string()).collect())
+                .collect(),
+        )
+    }
+
     #[test]
-    fn literals_and_case_insensitive_words() {
-        assert_eq!(of(r"(?i)\bdomain\b.{0,40}\bnetserver"), Some(vec!["netserver".into()]));
-        assert_eq!(of(r"error code (?:was )?3401"), Some(vec!["error code ".into()]));
-        assert_eq!(of(r"(?i)kennwort"), Some(vec!["kennwort".into()]));
-        assert_eq!(of(r"(?i)session\s+setup"), Some(vec!["session".into()]));
+    fn every_required_part_is_a_clause() {
+        assert_eq!(
+            of(r"(?i)\bdomain\b.{0,40}\bnetserver"),
+            v(&[&["domain"], &["netserver"]])
+        );
+        assert_eq!(of(r"error code (?:was )?3401"), v(&[&["error code "], &["3401"]]));
+        assert_eq!(of(r"(?i)session\s+setup"), v(&[&["session"], &["setup"]]));
+        assert_eq!(of(r"(?i)kennwort"), v(&[&["kennwort"]]));
     }
 
     #[test]
     fn alternations_give_every_branch() {
-        assert_eq!(of(r"(?i)\b(?:upgrade|migration)\b"), Some(vec!["migration".into(), "upgrade".into()]));
-        assert_eq!(of(r"(?i)パスワード|password"), Some(vec!["password".into(), "パスワード".into()]));
+        assert_eq!(of(r"(?i)\b(?:upgrade|migration)\b"), v(&[&["migration", "upgrade"]]));
+        assert_eq!(of(r"(?i)パスワード|password"), v(&[&["password", "パスワード"]]));
+        assert_eq!(
+            of(r"(?is)\b(password|kennw[oö]rt\w*)\b.{0,80}\b(upper|lower)"),
+            v(&[&["kennw", "password"], &["lower", "upper"]])
+        );
     }
 
     #[test]
@@ -139,13 +199,23 @@ mod tests {
             (r"(?i)\bqpwd\w*\s*(?:is|=)\s*[01]\b", "Our QPWDLVL is 0"),
             (r"(?i)ntlm\s*v2", "server requires NTLMv2 only"),
             (r"(?i)\b(cpfa0a9|object not found)\b", "CPFA0A9 Object not found"),
+            (
+                r"(?is)\b(password|kennw[oö]rt\w*)\b.{0,80}\b(upper|lower)",
+                "Das Kennwort hat upper case",
+            ),
+            (r"(?i)kennw[oö]rt", "KENNWÖRT"),
+            (r"(?i)\bask\b", "A\u{17F}\u{212A}"),
         ];
         for (p, text) in samples {
             let re = regex::Regex::new(p).unwrap();
             assert!(re.is_match(text));
-            let a = of(p).unwrap();
-            let lower = text.to_lowercase();
-            assert!(a.iter().any(|s| lower.contains(s.as_str())), "{p}: {a:?} not in {text:?}");
+            let lower = fold(text);
+            for clause in of(p).unwrap() {
+                assert!(
+                    clause.iter().any(|s| lower.contains(s.as_str())),
+                    "{p}: {clause:?} not in {text:?}"
+                );
+            }
         }
     }
 }

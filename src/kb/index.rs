@@ -24,9 +24,11 @@ pub struct Kb {
     phrases: Option<AhoCorasick>,
     /// Phrase automaton pattern index -> entries that list the phrase.
     phrase_owners: Vec<Vec<usize>>,
-    /// Anchor literals of all patterns; automaton index -> (entry, pattern) pairs.
+    /// Anchor literals of all patterns; automaton index -> (pattern slot, clause) pairs.
     anchors: Option<AhoCorasick>,
     anchor_owners: Vec<Vec<(usize, usize)>>,
+    /// Pattern slot -> (entry, pattern within the entry, number of clauses).
+    anchored: Vec<(usize, usize, usize)>,
     /// Patterns without a required literal: tried on every text.
     unanchored: Vec<(usize, usize)>,
     /// Term -> entries whose title, tags, phrases or ids contain it, and its inverse document
@@ -53,6 +55,7 @@ impl Kb {
         let mut anchor_ix: HashMap<String, usize> = HashMap::new();
         let mut anchor_list: Vec<String> = Vec::new();
         let mut anchor_owners: Vec<Vec<(usize, usize)>> = Vec::new();
+        let mut anchored = Vec::new();
         let mut unanchored = Vec::new();
         let mut docs: Vec<HashSet<String>> = Vec::with_capacity(entries.len());
         for (i, e) in entries.iter().enumerate() {
@@ -76,14 +79,18 @@ impl Kb {
             }
             for (j, p) in e.patterns.iter().enumerate() {
                 match &p.anchors {
-                    Some(lits) => {
-                        for lit in lits {
-                            let ix = *anchor_ix.entry(lit.clone()).or_insert_with(|| {
-                                anchor_list.push(lit.clone());
-                                anchor_owners.push(Vec::new());
-                                anchor_list.len() - 1
-                            });
-                            anchor_owners[ix].push((i, j));
+                    Some(clauses) => {
+                        let slot = anchored.len();
+                        anchored.push((i, j, clauses.len()));
+                        for (k, clause) in clauses.iter().enumerate() {
+                            for lit in clause {
+                                let ix = *anchor_ix.entry(lit.clone()).or_insert_with(|| {
+                                    anchor_list.push(lit.clone());
+                                    anchor_owners.push(Vec::new());
+                                    anchor_list.len() - 1
+                                });
+                                anchor_owners[ix].push((slot, k));
+                            }
                         }
                     }
                     None => unanchored.push((i, j)),
@@ -145,6 +152,7 @@ impl Kb {
             phrase_owners,
             anchors,
             anchor_owners,
+            anchored,
             unanchored,
             terms,
             deletions,
@@ -209,10 +217,21 @@ impl Kb {
     pub fn pattern_hits(&self, text: &str, lower: &str) -> Vec<(usize, usize)> {
         let mut candidates: Vec<(usize, usize)> = self.unanchored.clone();
         if let Some(ac) = &self.anchors {
-            let mut seen = HashSet::new();
+            let mut seen_literal = HashSet::new();
+            let mut present: HashSet<(usize, usize)> = HashSet::new();
             for m in ac.find_overlapping_iter(lower) {
-                if seen.insert(m.pattern().as_usize()) {
-                    candidates.extend_from_slice(&self.anchor_owners[m.pattern().as_usize()]);
+                if seen_literal.insert(m.pattern().as_usize()) {
+                    present.extend(self.anchor_owners[m.pattern().as_usize()].iter().copied());
+                }
+            }
+            let mut clauses_present: HashMap<usize, usize> = HashMap::new();
+            for (slot, _) in &present {
+                *clauses_present.entry(*slot).or_default() += 1;
+            }
+            for (slot, n) in clauses_present {
+                let (i, j, needed) = self.anchored[slot];
+                if n == needed {
+                    candidates.push((i, j));
                 }
             }
         }
@@ -220,7 +239,7 @@ impl Kb {
         candidates.dedup();
         candidates
             .into_iter()
-            .filter(|&(i, j)| self.entries[i].patterns[j].regex().is_some_and(|re| re.is_match(text)))
+            .filter(|&(i, j)| self.entries[i].patterns[j].is_match(text))
             .collect()
     }
 

@@ -377,7 +377,10 @@ impl FileCheck<'_> {
             match regex_syntax::Parser::new().parse(&raw_p.regex) {
                 Ok(hir) if hir.properties().minimum_len() == Some(0) => self.error_at(
                     p,
-                    format!("pattern {:?} matches empty text, so it would match everything", raw_p.regex),
+                    format!(
+                        "pattern {:?} matches empty text, so it would match everything",
+                        raw_p.regex
+                    ),
                 ),
                 Ok(hir) => patterns.push(Pattern::new(
                     raw_p.regex.clone(),

@@ -3,6 +3,7 @@
 
 pub mod anchor;
 pub mod condition;
+pub mod fast;
 pub mod index;
 pub mod load;
 pub mod store;
@@ -11,7 +12,6 @@ pub mod topics;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use regex::Regex;
 use serde::Serialize;
 
 pub use condition::When;
@@ -45,14 +45,15 @@ pub struct Pattern {
     #[serde(rename = "regex")]
     pub source: String,
     pub weight: f64,
-    /// Lower-case literals of which every match contains one; `None`: always try it.
+    /// Clauses of lower-case literals; every match contains one literal of each clause.
+    /// `None`: always try it.
     #[serde(skip)]
-    pub anchors: Option<Vec<String>>,
+    pub anchors: Option<anchor::Anchors>,
     /// Line in the KB file, for problems found after loading.
     #[serde(skip)]
     pub line: usize,
     #[serde(skip)]
-    compiled: OnceLock<Option<Regex>>,
+    compiled: OnceLock<Option<regex_automata::meta::Regex>>,
 }
 
 /// Big enough for any sensible KB pattern, small enough that one bad pattern cannot take the
@@ -60,18 +61,41 @@ pub struct Pattern {
 pub const MAX_REGEX_SIZE: usize = 1 << 20;
 
 impl Pattern {
-    pub fn new(source: String, weight: f64, anchors: Option<Vec<String>>, line: usize) -> Pattern {
-        Pattern { source, weight, anchors, line, compiled: OnceLock::new() }
+    pub fn new(source: String, weight: f64, anchors: Option<anchor::Anchors>, line: usize) -> Pattern {
+        Pattern {
+            source,
+            weight,
+            anchors,
+            line,
+            compiled: OnceLock::new(),
+        }
     }
 
-    /// Compiles now (what `kb check` does for every pattern).
-    pub fn compile(&self) -> Result<Regex, regex::Error> {
-        regex::RegexBuilder::new(&self.source).size_limit(MAX_REGEX_SIZE).build()
+    /// Compiles now (what `kb check` does for every pattern); see [`fast`].
+    pub fn compile(&self) -> Result<regex_automata::meta::Regex, String> {
+        let hir = regex_syntax::Parser::new()
+            .parse(&self.source)
+            .map_err(|e| e.to_string())?;
+        fast::compile(&hir, MAX_REGEX_SIZE).map_err(|e| e.to_string())
+    }
+
+    /// The part of `text` the pattern matches, for showing as evidence.
+    pub fn find<'t>(&self, text: &'t str) -> Option<std::borrow::Cow<'t, str>> {
+        let m = self.regex()?.find(text)?;
+        // Byte-level classes may end a match inside a multi-byte character.
+        Some(match text.get(m.range()) {
+            Some(s) => std::borrow::Cow::Borrowed(s),
+            None => String::from_utf8_lossy(&text.as_bytes()[m.range()]),
+        })
+    }
+
+    pub fn is_match(&self, text: &str) -> bool {
+        self.regex().is_some_and(|re| re.is_match(text))
     }
 
     /// The compiled regex; `None` if it does not compile (only possible when a pattern parses
     /// but exceeds the size limit, which `kb check` reports).
-    pub fn regex(&self) -> Option<&Regex> {
+    pub fn regex(&self) -> Option<&regex_automata::meta::Regex> {
         self.compiled
             .get_or_init(|| match self.compile() {
                 Ok(re) => Some(re),

@@ -33,8 +33,16 @@ impl Db {
         // Nothing changed (every start but the first after an edit): no write lock at all, so
         // many processes starting at once do not queue behind each other.
         let current = digests(&mut *self.pool.acquire().await?).await?;
-        if current.len() == entries.len() && entries.iter().zip(&bodies).all(|(e, (_, d))| current.get(&e.id) == Some(d)) {
-            return Ok(SyncStats { unchanged: entries.len(), ..SyncStats::default() });
+        if current.len() == entries.len()
+            && entries
+                .iter()
+                .zip(&bodies)
+                .all(|(e, (_, d))| current.get(&e.id) == Some(d))
+        {
+            return Ok(SyncStats {
+                unchanged: entries.len(),
+                ..SyncStats::default()
+            });
         }
         // IMMEDIATE: take the write lock before reading, so that concurrent first starts run
         // one after the other and the later ones find the work done.
