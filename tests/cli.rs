@@ -279,8 +279,15 @@ fn many_processes_opening_a_brand_new_database_at_once_all_succeed() {
     let children: Vec<_> = (0..40)
         .map(|i| {
             let mut cmd = qntcbot(&dir);
-            cmd.arg("--db").arg(&db).args(["analyze", "--json", "--record", "--user"]).arg(format!("u{i}"));
-            cmd.arg(dir.path().join("in.txt")).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap()
+            cmd.arg("--db")
+                .arg(&db)
+                .args(["analyze", "--json", "--record", "--user"])
+                .arg(format!("u{i}"));
+            cmd.arg(dir.path().join("in.txt"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
         })
         .collect();
     for child in children {
@@ -290,7 +297,9 @@ fn many_processes_opening_a_brand_new_database_at_once_all_succeed() {
         assert!(!err.contains("locked") && !err.contains("already exists"), "{err}");
     }
     let mut cmd = qntcbot(&dir);
-    cmd.arg("--db").arg(&db).args(["cases", "list", "--json", "--limit", "1000"]);
+    cmd.arg("--db")
+        .arg(&db)
+        .args(["cases", "list", "--json", "--limit", "1000"]);
     let out = cmd.output().unwrap();
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     let cases = v.as_array().or_else(|| v["cases"].as_array()).map(Vec::len);
