@@ -151,9 +151,15 @@ fn push_unique(facts: &mut Vec<Fact>, fact: Fact) {
     }
 }
 
+/// Compiles an evidence regex with ASCII word boundaries: in Japanese text ("QNTCでCPDB053")
+/// the neighbouring characters are letters to Unicode, and `\b` would find no boundary.
 fn re(pattern: &str) -> Regex {
     // Patterns are constants of this file, checked by the unit tests.
-    Regex::new(pattern).unwrap_or_else(|e| panic!("evidence regex {pattern:?}: {e}"))
+    Regex::new(&ascii_boundaries(pattern)).unwrap_or_else(|e| panic!("evidence regex {pattern:?}: {e}"))
+}
+
+fn ascii_boundaries(pattern: &str) -> String {
+    pattern.replace(r"\b", r"(?-u:\b)")
 }
 
 static MESSAGE_ID: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)\b([a-z]{3}[0-9a-f]{4})\b"));
@@ -525,7 +531,7 @@ const CIRCUMSTANCE_CUES: &[(&str, &str)] = &[
     ),
     (
         "ipl",
-        r"(?i)\bipl\b|\bafter\s+(?:a|the)\s+(?:restart|reboot)\s+of\s+the\s+(?:ibm\s*i|system|as/?400|partition)|\bpwrdwnsys\b|neustart|riavvio|reinicio|再起動",
+        r"(?i)\bipl(?:ed|'d|ing)?\b|\bafter\s+(?:a|the)\s+(?:restart|reboot)\s+of\s+the\s+(?:ibm\s*i|system|as/?400|partition)|\bpwrdwnsys\b|neustart|riavvio|reinicio|再起動",
     ),
     ("rclstg", r"(?i)\brclstg\b|reclaim\s+storage"),
     (
@@ -600,7 +606,8 @@ const CIRCUMSTANCE_CUES: &[(&str, &str)] = &[
 ];
 
 static CIRCUMSTANCE_SET: LazyLock<RegexSet> = LazyLock::new(|| {
-    RegexSet::new(CIRCUMSTANCE_CUES.iter().map(|(_, r)| *r)).unwrap_or_else(|e| panic!("circumstance cues: {e}"))
+    RegexSet::new(CIRCUMSTANCE_CUES.iter().map(|(_, r)| ascii_boundaries(r)))
+        .unwrap_or_else(|e| panic!("circumstance cues: {e}"))
 });
 static CIRCUMSTANCE_RES: LazyLock<Vec<Regex>> =
     LazyLock::new(|| CIRCUMSTANCE_CUES.iter().map(|(_, r)| re(r)).collect());
@@ -741,6 +748,13 @@ mod tests {
     }
 
     #[test]
+    fn ids_and_qntc_next_to_japanese_text() {
+        let e = ev("QNTCでCPDB053が出ます");
+        assert!(e.has(FactKind::MessageId, "CPDB053"));
+        assert!(e.qntc_context);
+    }
+
+    #[test]
     fn words_that_look_like_ids_are_not_ids() {
         let e = ev("windows default decade facade CAFEBABE");
         assert!(e.of(FactKind::MessageId).next().is_none());
@@ -783,6 +797,7 @@ mod tests {
                 .has(FactKind::Circumstance, "interactive-works")
         );
         assert!(!ev("multiple shares").has(FactKind::Circumstance, "ipl"));
+        assert!(ev("the box was IPLed on Sunday").has(FactKind::Circumstance, "ipl"));
     }
 
     #[test]
