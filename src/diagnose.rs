@@ -104,7 +104,6 @@ impl Default for Settings {
 struct Score {
     total: f64,
     phrases: f64,
-    words: f64,
     /// (strength, reason): sorted by strength for display.
     reasons: Vec<(f64, String)>,
     /// Message ids that earned points (exact or fuzzy).
@@ -312,7 +311,6 @@ fn words(kb: &Kb, evidence: &Evidence, text: &str, scores: &mut HashMap<usize, S
     for (i, (sum, terms)) in per_entry {
         let points = (0.02 * sum).min(weight::WORDS_MAX);
         let s = scores.entry(i).or_default();
-        s.words = points;
         s.add(points, format!("words in common: {}", terms.join(", ")));
     }
 }

@@ -1,7 +1,6 @@
 //! The platform-free core as one value: the knowledge base, the store and the settings. Chat
 //! adapters and the command line hold an `Arc<Engine>` and call it.
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
@@ -369,15 +368,6 @@ impl Engine {
             });
         }
         None
-    }
-
-    /// Message ids and codes known to the KB; used by adapters to spot "is this a lookup?".
-    pub fn known_ids(&self) -> HashSet<String> {
-        self.kb()
-            .entries
-            .iter()
-            .flat_map(|e| e.message_ids.iter().cloned())
-            .collect()
     }
 }
 

@@ -7,6 +7,34 @@ use crate::db::Db;
 use crate::redact::{RedactSettings, redact};
 
 /// Free text from staff (notes, comments) can quote secrets just like a pasted log.
+/// Appends one row to a case's history; every status change, opening and repeat goes
+/// through here, inside the caller's transaction.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn insert_event(
+    conn: &mut sqlx::SqliteConnection,
+    case_id: i64,
+    at: i64,
+    kind: &str,
+    status: Status,
+    by: &str,
+    entry: Option<&str>,
+    note: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO case_event (case_id, at, kind, status, by_whom, entry_id, note) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(case_id)
+    .bind(at)
+    .bind(kind)
+    .bind(status.as_str())
+    .bind(by)
+    .bind(entry)
+    .bind(note)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 fn clean(s: Option<&str>) -> Option<String> {
     s.map(|s| redact(s, &RedactSettings::default()).into_owned())
 }
@@ -54,18 +82,7 @@ impl Db {
             if done.rows_affected() == 0 {
                 return Err(CaseError::NotFound(id));
             }
-            sqlx::query(
-                "INSERT INTO case_event (case_id, at, kind, status, by_whom, entry_id, note)
-                 VALUES (?, ?, 'status', ?, ?, ?, ?)",
-            )
-            .bind(id)
-            .bind(now)
-            .bind(status.as_str())
-            .bind(by)
-            .bind(entry)
-            .bind(note.as_deref())
-            .execute(&mut *tx)
-            .await?;
+            insert_event(&mut tx, id, now, "status", status, by, entry, note.as_deref()).await?;
             tx.commit().await?;
             Ok(())
         })

@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 
+use super::events::insert_event;
 use super::store::{now_ms, retry_busy};
 use super::{CaseError, CaseSettings, MAX_CASE_TEXT_BYTES, NewCase, Recorded, Status};
 use crate::db::Db;
@@ -115,15 +116,16 @@ impl Db {
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
-                sqlx::query(
-                    "INSERT INTO case_event (case_id, at, kind, status, by_whom, note) VALUES (?, ?, 'repeat', ?, ?, ?)",
+                insert_event(
+                    &mut tx,
+                    id,
+                    now,
+                    "repeat",
+                    status,
+                    reporter(case),
+                    None,
+                    case.message_link,
                 )
-                .bind(id)
-                .bind(now)
-                .bind(status.as_str())
-                .bind(reporter(case))
-                .bind(case.message_link)
-                .execute(&mut *tx)
                 .await?;
                 tx.commit().await?;
                 return Ok(Recorded { id, folded: true });
@@ -176,15 +178,16 @@ impl Db {
             .await?;
         }
 
-        sqlx::query(
-            "INSERT INTO case_event (case_id, at, kind, status, by_whom, note) VALUES (?, ?, 'opened', ?, ?, ?)",
+        insert_event(
+            &mut tx,
+            id,
+            now,
+            "opened",
+            status,
+            reporter(case),
+            None,
+            case.message_link,
         )
-        .bind(id)
-        .bind(now)
-        .bind(status.as_str())
-        .bind(reporter(case))
-        .bind(case.message_link)
-        .execute(&mut *tx)
         .await?;
         tx.commit().await?;
         Ok(Recorded { id, folded: false })
