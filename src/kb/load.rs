@@ -113,6 +113,10 @@ struct RawMatch {
     nt_status: Vec<Spanned<String>>,
     #[serde(default)]
     phrases: Vec<Spanned<String>>,
+    /// Short things users say about this problem, in any language: training data for the
+    /// learned ranking and the similarity features, never matched literally.
+    #[serde(default)]
+    examples: Vec<Spanned<String>>,
     #[serde(default)]
     patterns: Vec<Spanned<RawPattern>>,
     #[serde(default)]
@@ -365,6 +369,18 @@ impl FileCheck<'_> {
                 phrases.push(v.to_lowercase());
             }
         }
+        let mut examples = Vec::new();
+        for x in &m.examples {
+            let v = x.get_ref().trim();
+            if v.chars().count() < 8 {
+                self.error_at(
+                    x,
+                    format!("example {v:?} is too short to teach anything (8 characters at least)"),
+                );
+            } else {
+                examples.push(v.to_string());
+            }
+        }
         let mut patterns = Vec::new();
         for p in &m.patterns {
             let raw_p = p.get_ref();
@@ -472,6 +488,7 @@ impl FileCheck<'_> {
             error_codes,
             nt_status,
             phrases,
+            examples,
             patterns,
             conditions,
             answer: Answer {

@@ -121,6 +121,9 @@ pub struct Step {
     pub text: String,
     #[serde(default)]
     pub command: Option<String>,
+    /// Shown next to the command: what the step disrupts (sessions dropped, IPL needed ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caution: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
@@ -156,6 +159,8 @@ pub struct Entry {
     pub error_codes: Vec<u32>,
     pub nt_status: Vec<String>,
     pub phrases: Vec<String>,
+    /// Example utterances (see `kb/README.md`): features for the learned ranking.
+    pub examples: Vec<String>,
     pub patterns: Vec<Pattern>,
     pub conditions: Vec<Condition>,
     pub answer: Answer,
