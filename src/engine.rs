@@ -54,7 +54,22 @@ impl std::fmt::Display for KbSummary {
     }
 }
 
-fn read_kb(dir: &Path) -> Result<(Kb, Vec<String>), KbLoadError> {
+/// Reads, validates and compiles the KB in `dir` (entries, and the fitted model in
+/// `dir/model/`); the warnings are for the people who edit it.
+pub fn read_kb(dir: &Path) -> Result<(Kb, Vec<String>), KbLoadError> {
+    let (kb, warnings) = read_kb_entries(dir)?;
+    let invalid = |list: String| KbLoadError::Invalid {
+        dir: dir.to_path_buf(),
+        count: 1,
+        list,
+    };
+    let (model, cues) = crate::rank::load_model(&dir.join("model")).map_err(invalid)?;
+    Ok((kb.with_model(model, cues), warnings))
+}
+
+/// The KB's entries and the gate's cues, with the fallback model: what `qntcbot train` fits
+/// on, so that a stale or broken weights file never stands in the way of re-fitting it.
+pub fn read_kb_entries(dir: &Path) -> Result<(Kb, Vec<String>), KbLoadError> {
     let report = kb::load_dir(dir);
     if report.has_errors() {
         let errors: Vec<String> = report.errors().map(ToString::to_string).collect();
@@ -65,7 +80,13 @@ fn read_kb(dir: &Path) -> Result<(Kb, Vec<String>), KbLoadError> {
         });
     }
     let warnings = report.problems.iter().map(ToString::to_string).collect();
-    Ok((Kb::build(report.entries)?, warnings))
+    let cues = crate::rank::Cues::load(&dir.join("model").join("gate.toml")).map_err(|list| KbLoadError::Invalid {
+        dir: dir.to_path_buf(),
+        count: 1,
+        list,
+    })?;
+    let model = crate::rank::Model::fallback(&cues);
+    Ok((Kb::build(report.entries)?.with_model(model, cues), warnings))
 }
 
 impl Engine {
@@ -167,12 +188,7 @@ impl Engine {
 
     /// Diagnoses a chat message or pasted log. Empty text gives an empty diagnosis.
     pub fn diagnose(&self, text: &str) -> Diagnosis {
-        self.diagnose_bytes(text.as_bytes()).unwrap_or_else(|_| Diagnosis {
-            reply: false,
-            matches: Vec::new(),
-            evidence: evidence::Evidence::default(),
-            unknown_ids: Vec::new(),
-        })
+        self.diagnose_bytes(text.as_bytes()).unwrap_or_default()
     }
 
     /// Diagnoses raw bytes (a file, an attachment, stdin); refuses empty, binary and oversized

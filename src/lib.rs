@@ -17,6 +17,7 @@ pub mod evidence;
 pub mod input;
 pub mod joblog;
 pub mod kb;
+pub mod rank;
 pub mod redact;
 pub mod reply;
 

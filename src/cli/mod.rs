@@ -18,6 +18,7 @@ macro_rules! outln {
 pub mod analyze;
 pub mod cases;
 pub mod discord;
+pub mod eval;
 pub mod kb;
 pub mod lookup;
 pub mod parse;
@@ -67,6 +68,11 @@ pub enum Command {
     Explain(lookup::ExplainArgs),
     /// Show the messages, requests and job the job-log parser finds (file, - or stdin).
     Parse(parse::ParseArgs),
+    /// Score labelled case sets (JSON lines) with the shipped model: top-1, recall, false
+    /// replies, calibration.
+    Eval(eval::EvalArgs),
+    /// Fit the ranking model and relevance gate on the training sets (kb/model/weights.toml).
+    Train(eval::TrainArgs),
     /// Check or list the knowledge base.
     Kb {
         #[command(subcommand)]
@@ -84,6 +90,8 @@ pub enum Command {
 /// What every command that needs settings gets.
 pub struct Context {
     pub config: Config,
+    /// How many -v were given: logs, and for `eval`/`train` the per-case detail.
+    pub verbose: u8,
 }
 
 impl Context {
@@ -111,7 +119,10 @@ pub async fn run(cli: Cli) -> ExitCode {
         config.kb_dir = cli.kb_dir.clone();
     }
     init_tracing(&config, cli.verbose);
-    let ctx = Context { config };
+    let ctx = Context {
+        config,
+        verbose: cli.verbose,
+    };
     let result = match &cli.command {
         Command::Analyze(args) => analyze::run(args, &ctx).await,
         Command::Lookup(args) => lookup::run(args, &ctx).await,
@@ -119,6 +130,8 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Kb { cmd } => kb::run(cmd, &ctx).await,
         Command::Discord => discord::run(&ctx, cli.config.as_deref()).await,
         Command::Parse(args) => parse::run(args),
+        Command::Eval(args) => eval::eval(args, &ctx).await,
+        Command::Train(args) => eval::train(args, &ctx).await,
         Command::Cases { cmd } => cases::run_ctx(cmd, &ctx).await,
     };
     match result {

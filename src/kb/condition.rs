@@ -67,9 +67,36 @@ pub enum PathKind {
     Other,
 }
 
+/// A length the engine measures in the text's paths (see `crate::rank::measure`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Measure {
+    ServerLength,
+    ShareLength,
+    PathLength,
+    PathLevels,
+}
+
+impl Measure {
+    pub const ALL: [(&'static str, Measure); 4] = [
+        ("server_length", Measure::ServerLength),
+        ("share_length", Measure::ShareLength),
+        ("path_length", Measure::PathLength),
+        ("path_levels", Measure::PathLevels),
+    ];
+
+    pub fn name(self) -> &'static str {
+        Measure::ALL
+            .iter()
+            .find(|(_, m)| *m == self)
+            .map_or("measure", |(n, _)| n)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "subject", rename_all = "snake_case")]
 pub enum When {
+    Measure { what: Measure, cmp: Cmp, value: u32 },
     Release { cmp: Cmp, release: Release },
     Circumstance { name: String },
     Qpwdlvl { cmp: Cmp, level: u8 },
@@ -99,6 +126,16 @@ impl When {
                 Err(format!("{what} conditions only take `=`"))
             }
         };
+        if let Some((_, what)) = Measure::ALL.iter().find(|(n, _)| *n == subject) {
+            let value = value
+                .parse::<u32>()
+                .map_err(|_| format!("{value:?} is not a whole number of characters or levels"))?;
+            return Ok(When::Measure {
+                what: *what,
+                cmp,
+                value,
+            });
+        }
         match subject {
             "release" => {
                 let release = parse_release(value).ok_or_else(|| format!("{value:?} is not a release like 7.2"))?;
@@ -157,7 +194,7 @@ impl When {
                 }
             }
             _ => Err(format!(
-                "unknown condition subject {subject:?}; use release, circumstance, qpwdlvl, message, error_code, command or path"
+                "unknown condition subject {subject:?}; use release, circumstance, qpwdlvl, message, error_code, command, path, server_length, share_length, path_length or path_levels"
             )),
         }
     }
@@ -208,6 +245,15 @@ mod tests {
         assert!(When::parse("circumstance >= ipl").is_err());
         assert!(When::parse("release").is_err());
         assert!(When::parse("weather = rain").is_err());
+        assert_eq!(
+            When::parse("share_length > 12"),
+            Ok(When::Measure {
+                what: Measure::ShareLength,
+                cmp: Cmp::Gt,
+                value: 12
+            })
+        );
+        assert!(When::parse("path_length > long").is_err());
     }
 
     #[test]

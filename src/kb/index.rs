@@ -36,6 +36,12 @@ pub struct Kb {
     terms: HashMap<String, (Vec<usize>, f64)>,
     /// Typo index: every term with one or two characters deleted -> the terms it came from.
     deletions: HashMap<String, Vec<String>>,
+    /// Word and character-trigram similarity to each entry (see `crate::rank::sim`).
+    pub sim: crate::rank::sim::SimIndex,
+    /// The fitted ranking model and relevance gate (`kb/model/`); the fallback until
+    /// [`Kb::with_model`] sets the KB's own.
+    pub model: crate::rank::Model,
+    pub cues: crate::rank::Cues,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -142,7 +148,12 @@ impl Kb {
                 (t, (owners, idf))
             })
             .collect();
+        let sim = crate::rank::sim::SimIndex::build(&entries);
+        let cues = crate::rank::Cues::default();
         Ok(Kb {
+            model: crate::rank::Model::fallback(&cues),
+            cues,
+            sim,
             entries,
             by_id,
             by_message,
@@ -157,6 +168,13 @@ impl Kb {
             terms,
             deletions,
         })
+    }
+
+    /// Sets the fitted model and the gate's cues that belong to this KB.
+    pub fn with_model(mut self, model: crate::rank::Model, cues: crate::rank::Cues) -> Kb {
+        self.model = model;
+        self.cues = cues;
+        self
     }
 
     pub fn get(&self, id: &str) -> Option<&Arc<Entry>> {

@@ -1,0 +1,242 @@
+//! Text similarity between a message and each knowledge-base entry, two ways:
+//!
+//! - **BM25** over words, against a document per entry made of its title, tags, phrases,
+//!   example utterances and cause. Finds the entry whose vocabulary the message shares.
+//! - **Character trigrams** (TF-IDF cosine) against each example utterance. Survives typos,
+//!   German compounds and Japanese, which has no spaces between words.
+//!
+//! Both are built once per KB load; scoring a text costs one pass over (a bounded prefix of)
+//! the text plus the postings it touches.
+
+use std::collections::HashMap;
+
+use super::super::kb::Entry;
+use super::super::kb::index::terms_of;
+
+/// Longer texts are job logs: their first few thousand characters carry the prose around the
+/// paste, and similarity over megabytes of log would only measure length.
+const MAX_SIM_CHARS: usize = 6000;
+/// Distinct words of a text that BM25 looks at.
+const MAX_TERMS: usize = 2000;
+const K1: f64 = 1.2;
+const B: f64 = 0.75;
+
+#[derive(Debug, Default)]
+pub struct SimIndex {
+    /// term -> (entry, term frequency in its document)
+    postings: HashMap<String, Vec<(usize, f64)>>,
+    /// inverse document frequency per term
+    idf: HashMap<String, f64>,
+    doc_len: Vec<f64>,
+    avg_len: f64,
+    /// trigram -> (example, tf-idf weight in it); example vectors are unit length.
+    grams: HashMap<u64, Vec<(usize, f64)>>,
+    gram_idf: HashMap<u64, f64>,
+    /// example -> (entry, text)
+    examples: Vec<(usize, String)>,
+    entries: usize,
+}
+
+/// What the text shares with one entry.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Similarity {
+    pub bm25: f64,
+    /// Best cosine over the entry's examples, and which example.
+    pub ngram: f64,
+    pub example: Option<usize>,
+}
+
+impl SimIndex {
+    pub fn build(entries: &[std::sync::Arc<Entry>]) -> SimIndex {
+        let mut postings: HashMap<String, Vec<(usize, f64)>> = HashMap::new();
+        let mut doc_len = Vec::with_capacity(entries.len());
+        let mut examples = Vec::new();
+        for (i, e) in entries.iter().enumerate() {
+            let mut tf: HashMap<String, f64> = HashMap::new();
+            let mut len = 0.0;
+            // The title says what the entry is about; count it twice.
+            let fields = [e.title.as_str(), e.title.as_str(), e.answer.cause.as_str()]
+                .into_iter()
+                .chain(e.tags.iter().map(String::as_str))
+                .chain(e.phrases.iter().map(String::as_str))
+                .chain(e.examples.iter().map(String::as_str));
+            for field in fields {
+                for t in terms_of(field) {
+                    *tf.entry(t).or_default() += 1.0;
+                    len += 1.0;
+                }
+            }
+            doc_len.push(len);
+            for (t, n) in tf {
+                postings.entry(t).or_default().push((i, n));
+            }
+            for x in std::iter::once(&e.title).chain(&e.examples) {
+                examples.push((i, x.clone()));
+            }
+        }
+        let n = entries.len().max(1) as f64;
+        let idf = postings
+            .iter()
+            .map(|(t, p)| {
+                let df = p.len() as f64;
+                (t.clone(), ((n - df + 0.5) / (df + 0.5) + 1.0).ln())
+            })
+            .collect();
+        let avg_len = doc_len.iter().sum::<f64>() / n;
+
+        // Trigram idf over examples, then unit-length tf-idf vectors.
+        let counts: Vec<HashMap<u64, f64>> = examples.iter().map(|(_, x)| trigram_counts(x)).collect();
+        let mut df: HashMap<u64, f64> = HashMap::new();
+        for c in &counts {
+            for g in c.keys() {
+                *df.entry(*g).or_default() += 1.0;
+            }
+        }
+        let m = examples.len().max(1) as f64;
+        let gram_idf: HashMap<u64, f64> = df.into_iter().map(|(g, d)| (g, (m / d).ln() + 1.0)).collect();
+        let mut grams: HashMap<u64, Vec<(usize, f64)>> = HashMap::new();
+        for (k, c) in counts.into_iter().enumerate() {
+            let weighted: Vec<(u64, f64)> = c
+                .into_iter()
+                .map(|(g, n)| (g, (1.0 + n.ln()) * gram_idf.get(&g).copied().unwrap_or(1.0)))
+                .collect();
+            let norm = weighted.iter().map(|(_, w)| w * w).sum::<f64>().sqrt();
+            if norm == 0.0 {
+                continue;
+            }
+            for (g, w) in weighted {
+                grams.entry(g).or_default().push((k, w / norm));
+            }
+        }
+        SimIndex {
+            postings,
+            idf,
+            doc_len,
+            avg_len,
+            grams,
+            gram_idf,
+            examples,
+            entries: entries.len(),
+        }
+    }
+
+    /// Similarity of `text` to every entry, indexed like the KB's entries.
+    pub fn score(&self, text: &str) -> Vec<Similarity> {
+        let mut out = vec![Similarity::default(); self.entries];
+        let text = bounded(text);
+
+        let mut seen = std::collections::HashSet::new();
+        for t in terms_of(text).filter(|t| seen.insert(t.clone())).take(MAX_TERMS) {
+            let (Some(list), Some(idf)) = (self.postings.get(&t), self.idf.get(&t)) else {
+                continue;
+            };
+            for &(i, tf) in list {
+                let norm = 1.0 - B + B * self.doc_len[i] / self.avg_len.max(1.0);
+                out[i].bm25 += idf * tf * (K1 + 1.0) / (tf + K1 * norm);
+            }
+        }
+
+        let counts = trigram_counts(text);
+        let weighted: Vec<(u64, f64)> = counts
+            .into_iter()
+            .filter_map(|(g, n)| self.gram_idf.get(&g).map(|idf| (g, (1.0 + n.ln()) * idf)))
+            .collect();
+        // Trigrams no example has still count towards the text's length: a long text that
+        // happens to contain an example's words is less like it than the example itself.
+        let norm = trigram_norm(text, &self.gram_idf);
+        if norm > 0.0 {
+            let mut dots: HashMap<usize, f64> = HashMap::new();
+            for (g, w) in &weighted {
+                if let Some(list) = self.grams.get(g) {
+                    for &(k, v) in list {
+                        *dots.entry(k).or_default() += w * v;
+                    }
+                }
+            }
+            for (k, dot) in dots {
+                let cos = dot / norm;
+                let i = self.examples[k].0;
+                if cos > out[i].ngram {
+                    out[i].ngram = cos;
+                    out[i].example = Some(k);
+                }
+            }
+        }
+        out
+    }
+
+    pub fn example_text(&self, k: usize) -> Option<&str> {
+        self.examples.get(k).map(|(_, x)| x.as_str())
+    }
+}
+
+fn bounded(text: &str) -> &str {
+    match text.char_indices().nth(MAX_SIM_CHARS) {
+        Some((i, _)) => &text[..i],
+        None => text,
+    }
+}
+
+/// Character trigrams of the lower-cased text with every run of non-alphanumerics folded into
+/// one space, hashed to u64.
+fn trigram_counts(text: &str) -> HashMap<u64, f64> {
+    let mut counts = HashMap::new();
+    let mut window: [char; 3] = [' '; 3];
+    let mut filled = 1; // a leading space marks the start of the first word
+    let mut last_space = true;
+    for c in text.chars().flat_map(char::to_lowercase) {
+        let c = if c.is_alphanumeric() { c } else { ' ' };
+        if c == ' ' && last_space {
+            continue;
+        }
+        last_space = c == ' ';
+        window = [window[1], window[2], c];
+        filled += 1;
+        if filled >= 3 {
+            *counts.entry(hash3(window)).or_insert(0.0) += 1.0;
+        }
+    }
+    if !last_space {
+        window = [window[1], window[2], ' '];
+        *counts.entry(hash3(window)).or_insert(0.0) += 1.0;
+    }
+    counts
+}
+
+fn trigram_norm(text: &str, idf: &HashMap<u64, f64>) -> f64 {
+    // Unknown trigrams weigh like the rarest known ones.
+    let unknown = idf.values().copied().fold(1.0, f64::max);
+    trigram_counts(text)
+        .into_iter()
+        .map(|(g, n)| {
+            let w = (1.0 + n.ln()) * idf.get(&g).copied().unwrap_or(unknown);
+            w * w
+        })
+        .sum::<f64>()
+        .sqrt()
+}
+
+fn hash3(w: [char; 3]) -> u64 {
+    (u64::from(u32::from(w[0])) << 42) ^ (u64::from(u32::from(w[1])) << 21) ^ u64::from(u32::from(w[2]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trigrams_fold_punctuation_and_case() {
+        assert_eq!(trigram_counts("QNTC, qntc!"), trigram_counts("qntc qntc"));
+        assert!(trigram_counts("").is_empty());
+        // Japanese: every character counts, no spaces needed.
+        assert_eq!(trigram_counts("共有が見えない").len(), 7);
+    }
+
+    #[test]
+    fn cosine_of_identical_text_is_one() {
+        let counts = trigram_counts("the share is gone after the IPL");
+        let idf: HashMap<u64, f64> = counts.keys().map(|g| (*g, 1.0)).collect();
+        let norm = trigram_norm("the share is gone after the IPL", &idf);
+        assert!((norm - counts.values().map(|n| (1.0 + n.ln()).powi(2)).sum::<f64>().sqrt()).abs() < 1e-9);
+    }
+}
