@@ -130,6 +130,9 @@ impl Answer {
                 if let Some(c) = &s.command {
                     let _ = writeln!(out, "       {c}");
                 }
+                if let Some(c) = &s.caution {
+                    let _ = writeln!(out, "       CAUTION: {c}");
+                }
             }
             if !f.checks.is_empty() {
                 let _ = writeln!(out, "\nQuestions that tell the causes apart:");

@@ -35,6 +35,7 @@ pub async fn run(cmd: &KbCmd, ctx: &Context) -> anyhow::Result<ExitCode> {
             let dir = dir.clone().unwrap_or_else(|| ctx.config.kb_dir());
             let mut report = load_dir(&dir);
             report.compile_patterns();
+            crate::kb::lint::lint(&mut report, &dir);
             for p in &report.problems {
                 outln!("{p}")?;
             }

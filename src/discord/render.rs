@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 use serenity::all::{Colour, CreateEmbed, CreateEmbedFooter};
 
-use super::core::{Answer, Finding};
+use super::core::{Answer, Finding, Step};
 
 // Discord's documented embed limits.
 pub const TITLE_MAX: usize = 256;
@@ -189,7 +189,8 @@ fn join_within(lines: &[String], max: usize) -> String {
 
 /// One step as display lines: the text, then its command on its own line. A command longer
 /// than a field is never cut; it is replaced by a pointer to the KB entry.
-fn step_block(n: usize, text: &str, command: Option<&str>, entry: &str) -> String {
+fn step_block(n: usize, step: &Step, entry: &str) -> String {
+    let (text, command) = (&step.text, step.command.as_deref());
     let mut s = String::new();
     let command = command.map(code);
     let cmd_len = command.as_deref().map_or(0, |c| count(c) + 4);
@@ -204,6 +205,10 @@ fn step_block(n: usize, text: &str, command: Option<&str>, entry: &str) -> Strin
             let _ = write!(s, "\n   (command too long to show here; see `qntc lookup {entry}`)");
         }
         None => {}
+    }
+    // The caution stays in the same block as its command, so a split never separates them.
+    if let Some(c) = &step.caution {
+        let _ = write!(s, "\n   ⚠️ {}", c.replace('*', "\\*"));
     }
     clip(&s, FIELD_VALUE_MAX)
 }
@@ -250,7 +255,7 @@ fn finding(f: &Finding, headline: Option<&str>, case_id: Option<i64>) -> Vec<Emb
         .steps
         .iter()
         .enumerate()
-        .map(|(i, s)| step_block(i + 1, &s.text, s.command.as_deref(), &f.entry_id))
+        .map(|(i, s)| step_block(i + 1, s, &f.entry_id))
         .collect();
     sections.push(("Fix", steps));
     sections.push((

@@ -142,7 +142,7 @@ struct RawCondition {
 #[serde(deny_unknown_fields)]
 struct RawAnswer {
     cause: String,
-    steps: Vec<Step>,
+    steps: Vec<Spanned<Step>>,
     #[serde(default)]
     confirm: Option<String>,
     #[serde(default)]
@@ -150,6 +150,45 @@ struct RawAnswer {
 }
 
 const DEFAULT_PATTERN_WEIGHT: f64 = 0.3;
+
+/// CL commands that disrupt other users or the whole system: a step giving one must carry a
+/// `caution`, which the reply shows next to the command. `(name, must contain, what it does)`;
+/// an empty "must contain" means every use of the command.
+const DISRUPTIVE: &[(&str, &str, &str)] = &[
+    (
+        "ENDTCPSVR",
+        "",
+        "ends TCP/IP servers; ending NetServer disconnects every mapped PC drive",
+    ),
+    (
+        "ENDSBS",
+        "",
+        "ends a subsystem and every job in it (QSERVER: all file-server sessions)",
+    ),
+    ("ENDHOSTSVR", "", "ends the host servers and their client connections"),
+    ("ENDTCP", "", "ends TCP/IP for the whole system"),
+    ("ENDTCPIFC", "", "takes a network interface down"),
+    ("ENDJOB", "", "ends a job"),
+    ("ENDSYS", "", "ends the system to the restricted state"),
+    ("PWRDWNSYS", "", "powers the system down (IPL)"),
+    ("RCLSTG", "", "needs the restricted state and runs for hours"),
+    (
+        "CHGSYSVAL",
+        "QPWDLVL",
+        "changes the password level at the next IPL and can lock users out",
+    ),
+    ("CHGSYSVAL", "QSECURITY", "changes the security level at the next IPL"),
+];
+
+/// Why `command` needs a caution, if it does.
+pub fn disruptive(command: &str) -> Option<&'static str> {
+    let upper = command.to_ascii_uppercase();
+    let name = upper.split_whitespace().next()?.split('(').next()?.rsplit('/').next()?;
+    DISRUPTIVE
+        .iter()
+        .find(|(n, needle, _)| *n == name && upper.contains(needle))
+        .map(|(_, _, why)| *why)
+}
 
 /// Loads every `*.toml` in `dir` (not recursive; `README.md` and other files are ignored).
 pub fn load_dir(dir: &Path) -> LoadReport {
@@ -448,8 +487,26 @@ impl FileCheck<'_> {
         if a.steps.is_empty() {
             self.error(answer_line, "answer.steps is empty: give at least one step".into());
         }
-        if a.steps.iter().any(|s| s.text.trim().is_empty()) {
-            self.error(answer_line, "a step has an empty text".into());
+        for s in &a.steps {
+            let step = s.get_ref();
+            if step.text.trim().is_empty() {
+                self.error_at(s, "a step has an empty text".into());
+            }
+            if step.caution.as_deref().is_some_and(|c| c.trim().is_empty()) {
+                self.error_at(
+                    s,
+                    "a step has an empty caution: say what the step disrupts, or leave caution out".into(),
+                );
+            }
+            if let Some(cmd) = &step.command
+                && step.caution.is_none()
+                && let Some(why) = disruptive(cmd)
+            {
+                self.error_at(
+                    s,
+                    format!("step command {cmd:?} {why}: give the step a caution = \"...\" that says so"),
+                );
+            }
         }
         if raw.references.is_empty() {
             self.error(
@@ -493,7 +550,7 @@ impl FileCheck<'_> {
             conditions,
             answer: Answer {
                 cause: a.cause.trim().to_string(),
-                steps: a.steps,
+                steps: a.steps.into_iter().map(Spanned::into_inner).collect(),
                 confirm: a.confirm,
                 checks: a.checks,
             },

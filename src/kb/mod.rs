@@ -5,6 +5,7 @@ pub mod anchor;
 pub mod condition;
 pub mod fast;
 pub mod index;
+pub mod lint;
 pub mod load;
 pub mod store;
 pub mod topics;

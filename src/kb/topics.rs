@@ -31,6 +31,12 @@ pub const TOPICS: &[&str] = &[
     "not-authorized",
     "server-unreachable",
     "netserver-direction",
+    // Added 2026-11-30 (research/kb-review.md, "Missing knowledge").
+    "smb3-encryption",
+    "windows-account-state",
+    "ibmi-target",
+    // Added by the KB helper for CPFA09E (object in use), which no topic covered.
+    "object-in-use",
 ];
 
 pub fn is_known(topic: &str) -> bool {
