@@ -4,7 +4,6 @@
 //! `case*` (see [`crate::cases`]). Each owner adds its own `impl Db` block.
 
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
@@ -15,6 +14,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 pub enum DbError {
     #[error("cannot create the directory for the database {path}: {source}")]
     CreateDir { path: PathBuf, source: std::io::Error },
+    #[error("the directory {dir} for the database {path} does not exist; create it first or choose another --db")]
+    MissingDir { dir: PathBuf, path: PathBuf },
     #[error("cannot open the database {path}: {source}")]
     Open { path: PathBuf, source: sqlx::Error },
     #[error("cannot apply the database migrations to {path}: {source}")]
@@ -36,27 +37,30 @@ pub struct Db {
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl Db {
-    /// Opens (creating if needed) the database file and applies pending migrations.
+    /// Opens (creating the file if needed) the database and applies pending migrations. The
+    /// directory must exist: a typo in `--db` is reported, not silently created (see
+    /// [`ensure_default_dir`] for the one location that is created).
     pub async fn open(path: &Path) -> Result<Db, DbError> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| DbError::CreateDir {
-                path: dir.to_path_buf(),
-                source,
-            })?;
-        }
-        let url = format!("sqlite://{}", path.display());
-        let options = SqliteConnectOptions::from_str(&url)
-            .map_err(|source| DbError::Open {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+            && !dir.is_dir()
+        {
+            return Err(DbError::MissingDir {
+                dir: dir.to_path_buf(),
                 path: path.to_path_buf(),
-                source,
-            })?
+            });
+        }
+        // A file name, never a URL: `%41` and `?` in a name are just characters.
+        let options = SqliteConnectOptions::new()
+            .filename(path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             // NORMAL is durable across process crashes in WAL mode; only an OS crash or power
             // loss can drop the last transactions. FULL would halve write throughput.
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(BUSY_TIMEOUT)
-            .foreign_keys(true);
+            .foreign_keys(true)
+            // Deleted case text is overwritten, not left in free pages (`cases purge`).
+            .pragma("secure_delete", "ON");
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options)
@@ -104,6 +108,19 @@ async fn migrate(pool: &SqlitePool) -> Result<(), sqlx::migrate::MigrateError> {
             Err(e) => return Err(e),
         }
     }
+}
+
+/// Creates the directory of the default database location (only that one: an explicit path
+/// must point into an existing directory).
+pub fn ensure_default_dir() -> Result<(), DbError> {
+    let path = default_path();
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|source| DbError::CreateDir {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+    }
+    Ok(())
 }
 
 /// Where the database lives when neither `--db` nor `QNTCBOT_DB` says otherwise:

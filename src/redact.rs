@@ -44,11 +44,53 @@ pub fn redact<'a>(text: &'a str, s: &RedactSettings) -> Cow<'a, str> {
     out
 }
 
+/// The secret values the rules find in `text` (at least 4 characters each), so that a quote
+/// cut out of the text before redaction (evidence lines) can be scrubbed of them even when
+/// the quote no longer contains the label that gave them away.
+pub fn secret_values(text: &str) -> Vec<String> {
+    let mut found: Vec<String> = Vec::new();
+    for rule in SECRETS.iter() {
+        let Some(group) = rule.value else { continue };
+        for c in rule.re.captures_iter(text) {
+            let value = c.get(group).map_or("", |m| m.as_str());
+            let value = value.trim().trim_matches(|ch| ch == '"' || ch == '\'');
+            if value.chars().count() >= 4 && !is_special_value(value) && !found.iter().any(|f| f == value) {
+                found.push(value.to_string());
+            }
+        }
+    }
+    found
+}
+
+/// Redacts `text` like [`redact`] and also replaces every occurrence of `known` secret values
+/// (see [`secret_values`]).
+pub fn redact_known<'a>(text: &'a str, s: &RedactSettings, known: &[String]) -> Cow<'a, str> {
+    let mut out = redact(text, s);
+    if known.is_empty() {
+        return out;
+    }
+    // One pass for all values, longest first where they overlap: cost stays linear.
+    let Ok(ac) = aho_corasick::AhoCorasick::builder()
+        .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+        .build(known)
+    else {
+        return out;
+    };
+    if ac.is_match(out.as_ref()) {
+        let replaced = ac.replace_all(out.as_ref(), &vec![SECRET; known.len()]);
+        out = Cow::Owned(replaced);
+    }
+    out
+}
+
 type Replace = fn(&Captures) -> String;
 
 struct Rule {
     re: Regex,
     replace: Replace,
+    /// Which capture group holds the secret value (for [`secret_values`]); `None` when the
+    /// rule cannot say (it decides word by word).
+    value: Option<usize>,
 }
 
 fn apply(out: &mut Cow<'_, str>, rule: &Rule) {
@@ -65,7 +107,16 @@ fn rule(pattern: &str, replace: Replace) -> Rule {
     // The patterns are constants checked by the unit tests; a typo is a programming error.
     #[allow(clippy::expect_used)]
     let re = Regex::new(pattern).expect("redaction pattern compiles");
-    Rule { re, replace }
+    let value = Some(if re.captures_len() > 3 { 3 } else { 0 });
+    Rule { re, replace, value }
+}
+
+/// A rule whose matches are not secret values as a whole.
+fn rule_without_values(pattern: &str, replace: Replace) -> Rule {
+    Rule {
+        value: None,
+        ..rule(pattern, replace)
+    }
 }
 
 /// IBM i special values (`*NONE`, `*SAME`, `*USRPRF`) are not secrets and say a lot about a
@@ -84,26 +135,122 @@ fn keep_label(c: &Captures) -> String {
     format!("{}{}{SECRET}", &c[1], &c[2])
 }
 
+/// Words that label a password, in the languages support channels see. Latin-script words
+/// need a word boundary before them; CJK words do not (they follow other CJK text directly).
+const PASSWORD_WORDS: &str = r"password|passwd|passwort|kennwort|contraseña|contrasena|clave|senha|mot de passe|mot-de-passe|wachtwoord|lösenord|losenord|adgangskode|passord|salasana|hasło|haslo|heslo|jelszó|parola|şifre|sifre|пароль|κωδικός|pwd|pass|pw";
+const CJK_PASSWORD_WORDS: &str = r"パスワード|暗証番号|密码|密碼|口令|비밀번호|암호";
+/// Labels of other credentials (`api_key`, `client_secret`, `AWS_SECRET_ACCESS_KEY`).
+const SECRET_WORDS: &str = r"secret|secret[_-]?key|secret[_-]?access[_-]?key|api[_-]?key|apikey|access[_-]?key|private[_-]?key|access[_-]?token|refresh[_-]?token|auth[_-]?token|token|credentials?";
+
+/// Keeps groups 1 and 2 and hides group 3 only when it is not an IBM i special value; a value
+/// that ends in markup the label started (`**Password:** x`) is hidden whole.
+fn keep_label_trimmed(c: &Captures) -> String {
+    let value = c.get(3).map_or("", |m| m.as_str());
+    let trimmed = value.trim_end();
+    if is_special_value(trimmed) || trimmed.is_empty() {
+        return c[0].to_string();
+    }
+    format!("{}{}{SECRET}{}", &c[1], &c[2], &value[trimmed.len()..])
+}
+
 static SECRETS: LazyLock<Vec<Rule>> = LazyLock::new(|| {
+    let label = format!(r"(?:\b(?:\w*?[_-])?(?:{PASSWORD_WORDS}|{SECRET_WORDS})|(?:{CJK_PASSWORD_WORDS}))");
     vec![
-        // Whole header values: `Authorization: Basic ...`, `Proxy-Authorization: Bearer ...`.
+        // PEM private keys (RSA, EC, OPENSSH, ENCRYPTED, PGP): the whole block.
         rule(
-            r"(?im)^([ \t>*-]*(?:proxy-)?authorization)(\s*:[ \t]*)(.+)$",
+            r"(?s)(-----BEGIN [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----)()(.*?)(-----END [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----|\z)",
+            |c| format!("{}\n{SECRET}\n{}", &c[1], &c[4]),
+        ),
+        // Whole header values, at a line start or inline (`curl -H "Authorization: Basic ..."`,
+        // `{'Authorization': 'Bearer ...'}`): everything up to a quote or the line end.
+        rule(
+            r#"(?i)(\b(?:proxy-)?authorization["']?)([ \t]*[:=][ \t]*["']?)([^\r\n"']+)"#,
             keep_label,
         ),
-        rule(r"(?i)\b(bearer)(\s+)([A-Za-z0-9\-._~+/]+=*)", keep_label),
-        // CL keywords: CHGUSRPRF ... PASSWORD(xyz), ADDSVRAUTE ... PASSWORD('xyz'), PWD(xyz).
         rule(
-            r"(?i)\b(password|passwd|pwd|newpwd|curpwd|pw)(\(\s*)('(?:[^']|'')*'|[^)\s]*)",
+            r"(?i)\b(bearer|basic|ntlm|negotiate|digest)([ \t]+)([A-Za-z0-9\-._~+/]{8,}=*)",
+            |c| {
+                // "basic authentication" is prose; a credential has a digit, `=`, `+` or `/`.
+                if c[3].contains(|ch: char| ch.is_ascii_digit() || "=+/".contains(ch))
+                    || c[1].eq_ignore_ascii_case("bearer")
+                {
+                    format!("{}{}{SECRET}", &c[1], &c[2])
+                } else {
+                    c[0].to_string()
+                }
+            },
+        ),
+        // CL keywords: CHGUSRPRF ... PASSWORD(xyz), ADDSVRAUTE ... PASSWORD('xyz'), PWD(xyz),
+        // RUNRMTCMD ... RMTPWD(xyz); the value may contain blanks.
+        rule(
+            r"(?i)\b(password|passwd|pwd|newpwd|curpwd|rmtpwd|pw)(\(\s*)('(?:[^'\n]|'')*'|[^)\n]*)",
             keep_label,
         ),
-        // `password = x`, `pwd: x`, 5250 displays `Password . . . . :  x`, other languages.
+        // `label = token`: shell, mount options, URLs, connection strings, JSON, env vars.
         rule(
-            r#"(?i)(\b(?:password|passwd|passwort|kennwort|contraseña|contrasena|senha|pwd|mot de passe)|パスワード)(\s*(?:\.\s*)*[:=：]\s*)("[^"]*"|'[^']*'|[^\s,;]+)"#,
+            &format!(r#"(?i)({label}["']?)([ \t]*=[ \t]*)("[^"\n]*"|'[^'\n]*'|[^\s,;&"'<>)]+)"#),
             keep_label,
         ),
+        // `label: rest of the line`: chat, YAML, JSON, 5250 displays (`Password . . . :  x`),
+        // Discord bold (`**Password:** x`), full-width colons. A colon value may hold blanks.
+        rule(
+            &format!(
+                r#"(?im)({label}["']?)([ \t]*(?:\.[ \t]*)*[:：]\**_*[ \t]*["']?)([^\n"']*[^\s"'*_|]|"[^"\n]*"|'[^'\n]*')"#
+            ),
+            keep_label_trimmed,
+        ),
+        // 5250 fields without a colon (`Password  . . . .   X`) and F4 prompts
+        // (`User password . . > X`): dot leaders, then the value.
+        rule(
+            &format!(r"(?im)({label})((?:[ \t]*\.){{2,}}[ \t]*>?[ \t]*|[ \t]*(?:\.[ \t]*)*>[ \t]+)([^\s:：>.][^\n]*)"),
+            keep_label_trimmed,
+        ),
+        // `my password is Winter2024`: only a value with a digit, so prose stays.
+        rule(
+            &format!(
+                r"(?i)((?:\b(?:{PASSWORD_WORDS})|(?:{CJK_PASSWORD_WORDS})))([ \t]+(?:is|was|ist|war|es|est|era|é|är|jest)[ \t]+)([^\s,;]*[0-9][^\s,;]*)"
+            ),
+            keep_label,
+        ),
+        // XML elements: <password>x</password>, <ApiKey>x</ApiKey>.
+        rule(&format!(r"(?i)(<{label}>)()([^<\n]+)"), keep_label),
         // `--password secret` (the `--password=secret` form is caught above).
         rule(r"(?i)(--pass(?:word)?)(\s+)([^\s-]\S*)", keep_label),
+        // .netrc: `machine host login joe password secret`.
+        rule(r"(?i)(\blogin\s+\S+\s+(?:password|passwd|pass))(\s+)(\S+)", keep_label),
+        // FTP sessions: a `PASS secret` command line.
+        rule(r"(?im)^([ \t>]*pass)([ \t]+)(\S+)[ \t]*$", keep_label),
+        // SQL: CONNECT TO rdb USER joe USING 'secret'.
+        rule(
+            r"(?i)(\bconnect\s+to\b[^\n]*?\busing)(\s+)('(?:[^'\n]|'')*'|\S+)",
+            keep_label,
+        ),
+        // smbclient -U joe%secret, -U 'DOM\joe%secret', --user=joe%secret.
+        rule(
+            r#"((?:\s-U|--user(?:name)?)(?:[ \t]*=?[ \t]*)["']?[^\s%"']+%)()([^\s"']+)"#,
+            keep_label,
+        ),
+        // `net use [X:] \\srv\share [password] /user:DOM\joe`: the one word that is not a
+        // drive, a path, a switch or `*` (prompt) is the password.
+        rule_without_values(r"(?im)(\bnet[ \t]+use\b)()([^\n]*\\\\[^\n]*)", |c| {
+            let rest: Vec<String> = c[3]
+                .split(' ')
+                .map(|w| {
+                    let t = w.trim_matches('"');
+                    let keep = t.is_empty()
+                        || t == "*"
+                        || t.starts_with("\\\\")
+                        || t.starts_with('/')
+                        || (t.len() == 2 && t.ends_with(':'));
+                    if keep { w.to_string() } else { SECRET.to_string() }
+                })
+                .collect();
+            format!("{}{}", &c[1], rest.join(" "))
+        }),
+        // URL user info: smb://joe:secret@nas/share, https://u:p@host.
+        rule(r"(?i)(\b[a-z][a-z0-9+.-]*://[^\s:/@]+:)()([^\s@/]+)(@)", |c| {
+            format!("{}{SECRET}@", &c[1])
+        }),
         // `-p secret` only where `-p` is unambiguously a password: sshpass, or next to a user
         // flag (`mysql -u root -p secret`); elsewhere `-p` usually means a port or a path.
         rule(r"(?m)^(.*\bsshpass\b.*?\s-p)(\s*)(\S+)", keep_label),
@@ -121,6 +268,20 @@ static SECRETS: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 }
             },
         ),
+        // AWS: an access key id, and a 40-character secret key next to it.
+        rule(
+            r"\b((?:AKIA|ASIA)[A-Z0-9]{16})([\s,:;|=]+)([A-Za-z0-9/+]{40})\b",
+            |_| SECRET.into(),
+        ),
+        rule(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA)[A-Z0-9]{16}\b", |_| {
+            SECRET.into()
+        }),
+        // Google API keys, GitHub tokens, Stripe-style live/test keys.
+        rule(r"\bAIza[0-9A-Za-z_-]{35}", |_| SECRET.into()),
+        rule(r"\b(?:ghp|gho|ghu|ghs|ghr|github_pat)_[A-Za-z0-9_]{20,}", |_| {
+            SECRET.into()
+        }),
+        rule(r"\b[sr]k_(?:live|test)_[0-9A-Za-z]{10,}", |_| SECRET.into()),
         // JSON Web Tokens.
         rule(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*", |_| {
             SECRET.into()

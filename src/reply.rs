@@ -3,11 +3,15 @@
 
 use std::fmt::Write as _;
 
+use std::sync::LazyLock;
+
+use regex::Regex;
 use serde::Serialize;
 
 use crate::diagnose::{Diagnosis, Match};
 use crate::kb::{Certainty, Entry};
 pub use crate::kb::{Reference, Step};
+use crate::redact::{RedactSettings, redact};
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Answer {
@@ -57,8 +61,108 @@ impl Finding {
     }
 
     fn from_match(m: &Match) -> Finding {
-        Finding::from_entry(&m.entry, m.confidence, m.evidence.clone())
+        let why = m
+            .evidence
+            .iter()
+            .map(|e| redact(e, &RedactSettings::default()))
+            .filter_map(|e| tidy_why(&e))
+            .collect();
+        Finding::from_entry(&m.entry, m.confidence, why)
     }
+}
+
+/// A confidence as a whole percentage, rounded down: 0.496 is "49%", so a value shown as
+/// "50%" really reached a 0.5 threshold.
+pub fn percent(confidence: f64) -> String {
+    let c = if confidence.is_finite() {
+        confidence.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    // The small epsilon keeps 0.29 (stored as 0.28999...) at 29%.
+    format!("{}%", ((c * 100.0) + 1e-9).floor() as u32)
+}
+
+/// Job-log field labels (`Cause . . . . . :`, `Recovery  . . . :`, `Message . . . . :`):
+/// layout, not evidence.
+static LABEL: LazyLock<Regex> = LazyLock::new(|| {
+    #[allow(clippy::expect_used)] // a constant, covered by the tests
+    Regex::new(r"^\s*[A-Za-z][A-Za-z ]{0,40}?\s*(?:\.\s*){2,}:?\s*").expect("label pattern compiles")
+});
+
+/// An evidence line as a reader should see it: a quote stays on one line and ends on a word
+/// boundary, a job-log label is dropped, and `CPDB053 — CPDB053` says `CPDB053` once.
+/// `None` when nothing but a label is left.
+pub fn tidy_why(why: &str) -> Option<String> {
+    // “quoted” pattern text: up to the first line end, whole words only.
+    if let (Some(open), Some(close)) = (why.find('“'), why.rfind('”'))
+        && open < close
+    {
+        let inner = &why[open + '“'.len_utf8()..close];
+        // The diagnosis quotes at most 80 characters: a quote that long was probably cut.
+        let quoted = tidy_quote(inner, 80, inner.chars().count() >= 80)?;
+        return Some(format!("{}“{quoted}”{}", &why[..open], &why[close + '”'.len_utf8()..]));
+    }
+    // `ID — line N: text` or `ID — ID`.
+    if let Some((head, rest)) = why.split_once(" — ") {
+        if rest.trim() == head.trim() {
+            return Some(head.trim().to_string());
+        }
+        if let Some((line, text)) = rest.split_once(": ")
+            && line.starts_with("line ")
+        {
+            return Some(match tidy_quote(text, 100, false) {
+                Some(q) => format!("{head} — {line}: {q}"),
+                None => format!("{head} — {line}"),
+            });
+        }
+        return Some(
+            format!("{head} — {}", tidy_quote(rest, 100, false).unwrap_or_default())
+                .trim_end_matches(" — ")
+                .to_string(),
+        );
+    }
+    tidy_quote(why, 200, false)
+}
+
+/// One line of quoted text: cut at the first line break, without a leading job-log label,
+/// shortened to `max` characters at a word boundary (with "…" where something was left out).
+fn tidy_quote(text: &str, max: usize, maybe_cut: bool) -> Option<String> {
+    let (first, more) = match text.split_once(['\n', '\r']) {
+        Some((a, _)) => (a, true),
+        None => (text, false),
+    };
+    // A quote that was already cut upstream ends in "…": its last word may be partial.
+    let (body, cut) = match first.strip_suffix('…') {
+        Some(b) => (b, true),
+        None => (first, more || maybe_cut),
+    };
+    let body = LABEL.replace(body, "");
+    let body = body.trim();
+    let mut words: Vec<&str> = body.split_whitespace().collect();
+    if cut && !more && words.len() > 1 {
+        words.pop();
+    }
+    let mut out = String::new();
+    let mut shortened = cut;
+    for w in words {
+        let extra = if out.is_empty() { 0 } else { 1 };
+        if out.chars().count() + extra + w.chars().count() > max {
+            shortened = true;
+            break;
+        }
+        if extra == 1 {
+            out.push(' ');
+        }
+        out.push_str(w);
+    }
+    if out.is_empty() {
+        return None;
+    }
+    if shortened {
+        out.push('…');
+    }
+    Some(out)
 }
 
 /// What to tell the user about message ids the KB does not know.
@@ -69,6 +173,21 @@ pub fn unknown_ids_note(ids: &[String]) -> Option<String> {
             ids.join(", ")
         )
     })
+}
+
+/// Two findings this close are a tie for the reader: neither is "most likely".
+const TIE: f64 = 0.05;
+
+/// "Most likely" only for a certain finding with no close rival; otherwise "Possibly" for
+/// the best, so a stronger word never sits beside a higher percentage.
+fn headline(findings: &[Finding]) -> String {
+    match findings.first() {
+        Some(f) if !f.tentative && !findings[1..].iter().any(|o| o.confidence >= f.confidence - TIE) => {
+            format!("Most likely: {} ({})", f.title, percent(f.confidence))
+        }
+        Some(f) => format!("Possibly: {} ({})", f.title, percent(f.confidence)),
+        None => "No known QNTC problem matches this.".to_string(),
+    }
 }
 
 impl Answer {
@@ -84,11 +203,7 @@ impl Answer {
                     .map(Finding::from_match),
             );
         }
-        let headline = match findings.first() {
-            Some(f) if f.tentative => format!("Possibly: {} ({:.0}%)", f.title, f.confidence * 100.0),
-            Some(f) => format!("Most likely: {} ({:.0}%)", f.title, f.confidence * 100.0),
-            None => "No known QNTC problem matches this.".to_string(),
-        };
+        let headline = headline(&findings);
         let mut note = unknown_ids_note(&d.unknown_ids);
         if findings.is_empty() && note.is_none() {
             note = Some(
@@ -102,33 +217,46 @@ impl Answer {
         }
     }
 
-    /// Readable terminal text: headline, then per finding cause, numbered steps with their
-    /// commands, how to confirm, why it matched, references.
+    /// Readable terminal text wrapped to 100 columns; see [`Answer::to_text_width`].
     pub fn to_text(&self) -> String {
+        self.to_text_width(100)
+    }
+
+    /// Readable terminal text: headline, then per finding cause, numbered steps with their
+    /// commands, how to confirm, why it matched, references. Prose is wrapped to `width`;
+    /// commands and URLs are never broken, so they can be copied whole.
+    pub fn to_text_width(&self, width: usize) -> String {
+        let width = width.max(40);
         let mut out = String::new();
-        let _ = writeln!(out, "{}", self.headline);
+        let _ = writeln!(out, "{}", wrap(&self.headline, width, "", ""));
         for (n, f) in self.findings.iter().enumerate() {
             let _ = writeln!(out);
             let label = if n == 0 { "Finding" } else { "Also possible" };
             let _ = writeln!(
                 out,
-                "== {label}: {} [{}] ({:.0}%)",
-                f.title,
-                f.entry_id,
-                f.confidence * 100.0
+                "{}",
+                wrap(
+                    &format!("== {label}: {} [{}] ({})", f.title, f.entry_id, percent(f.confidence)),
+                    width,
+                    "",
+                    "   "
+                )
             );
             if f.tentative {
                 let _ = writeln!(out, "   (not certain: treat these as things to check)");
             }
             if let Some(r) = &f.releases {
-                let _ = writeln!(out, "Releases: {r}");
+                let _ = writeln!(out, "{}", wrap(&format!("Releases: {r}"), width, "", "  "));
             }
-            let _ = writeln!(out, "\nCause:\n{}", indent(&f.cause));
+            let _ = writeln!(out, "\nCause:\n{}", paragraphs(&f.cause, width, "  "));
             let _ = writeln!(out, "\nWhat to do:");
             for (i, s) in f.steps.iter().enumerate() {
-                let _ = writeln!(out, "  {}. {}", i + 1, s.text);
+                let number = format!("  {}. ", i + 1);
+                let _ = writeln!(out, "{}", wrap(&s.text, width, &number, &" ".repeat(number.len())));
                 if let Some(c) = &s.command {
-                    let _ = writeln!(out, "       {c}");
+                    for line in c.lines() {
+                        let _ = writeln!(out, "       {line}");
+                    }
                 }
                 if let Some(c) = &s.caution {
                     let _ = writeln!(out, "       CAUTION: {c}");
@@ -137,38 +265,142 @@ impl Answer {
             if !f.checks.is_empty() {
                 let _ = writeln!(out, "\nQuestions that tell the causes apart:");
                 for c in &f.checks {
-                    let _ = writeln!(out, "  - {c}");
+                    let _ = writeln!(out, "{}", wrap(c, width, "  - ", "    "));
                 }
             }
             if let Some(c) = &f.confirm {
-                let _ = writeln!(out, "\nHow to confirm:\n{}", indent(c));
+                let _ = writeln!(out, "\nHow to confirm:\n{}", paragraphs(c, width, "  "));
             }
             if !f.why.is_empty() {
                 let _ = writeln!(out, "\nWhy I think so:");
                 for w in &f.why {
-                    let _ = writeln!(out, "  - {w}");
+                    let _ = writeln!(out, "{}", wrap(w, width, "  - ", "    "));
                 }
             }
             if !f.references.is_empty() {
                 let _ = writeln!(out, "\nReferences:");
                 for r in &f.references {
                     let id = r.id.as_deref().map(|i| format!(" [{i}]")).unwrap_or_default();
-                    let url = r.url.as_deref().map(|u| format!(" {u}")).unwrap_or_default();
-                    let _ = writeln!(out, "  - {}{id}{url}", r.title);
+                    let _ = writeln!(out, "{}", wrap(&format!("{}{id}", r.title), width, "  - ", "    "));
+                    if let Some(u) = &r.url {
+                        let _ = writeln!(out, "    {u}");
+                    }
                 }
             }
         }
         if let Some(n) = &self.note {
-            let _ = writeln!(out, "\n{n}");
+            let _ = writeln!(out, "\n{}", paragraphs(n, width, ""));
         }
         out
     }
 }
 
-fn indent(text: &str) -> String {
+/// Wraps one paragraph; words longer than the line (paths, URLs) stay whole.
+fn wrap(text: &str, width: usize, first: &str, rest: &str) -> String {
+    let opts = textwrap::Options::new(width)
+        .initial_indent(first)
+        .subsequent_indent(rest)
+        .break_words(false)
+        .word_splitter(textwrap::WordSplitter::NoHyphenation);
+    textwrap::wrap(text.trim(), opts).join("\n")
+}
+
+/// Wraps text whose paragraphs are separated by blank lines (KB causes are hard-wrapped in
+/// their files; a paragraph is re-flowed to the width).
+fn paragraphs(text: &str, width: usize, indent: &str) -> String {
     text.trim()
-        .lines()
-        .map(|l| format!("  {l}"))
+        .split("\n\n")
+        .map(|p| {
+            let joined = p.split_whitespace().collect::<Vec<_>>().join(" ");
+            wrap(&joined, width, indent, indent)
+        })
+        .filter(|p| !p.trim().is_empty())
         .collect::<Vec<_>>()
-        .join("\n")
+        .join("\n\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentages_round_down_so_the_threshold_means_what_it_shows() {
+        assert_eq!(percent(0.496), "49%");
+        assert_eq!(percent(0.5), "50%");
+        assert_eq!(percent(0.29), "29%");
+        assert_eq!(percent(1.0), "100%");
+        assert_eq!(percent(f64::NAN), "0%");
+        assert_eq!(percent(-0.2), "0%");
+    }
+
+    fn finding(confidence: f64, tentative: bool) -> Finding {
+        Finding {
+            entry_id: format!("e{confidence}"),
+            title: format!("T{confidence}"),
+            topics: Vec::new(),
+            confidence,
+            tentative,
+            cause: String::new(),
+            steps: Vec::new(),
+            checks: Vec::new(),
+            confirm: None,
+            releases: None,
+            why: Vec::new(),
+            references: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn most_likely_only_without_a_close_or_stronger_rival() {
+        assert!(headline(&[finding(0.9, false), finding(0.6, false)]).starts_with("Most likely"));
+        assert!(headline(&[finding(0.8, false), finding(0.79, false)]).starts_with("Possibly"));
+        // A tentative lead beside a higher certain one: neither is "most likely".
+        assert!(headline(&[finding(0.79, true), finding(0.8, false)]).starts_with("Possibly"));
+        assert!(headline(&[finding(0.9, true)]).starts_with("Possibly"));
+    }
+
+    #[test]
+    fn evidence_lines_are_tidied() {
+        assert_eq!(tidy_why("CPDB053 — CPDB053").as_deref(), Some("CPDB053"));
+        assert_eq!(
+            tidy_why("CPDB053 — line 4: Cause . . . . . :   The server refused").as_deref(),
+            Some("CPDB053 — line 4: The server refused")
+        );
+        assert_eq!(
+            tidy_why("CPDB053 — line 4: Cause . . . . . :").as_deref(),
+            Some("CPDB053 — line 4")
+        );
+        assert_eq!(
+            tidy_why("“after the upgrade\nWRKLNK shows” matches a known pattern").as_deref(),
+            Some("“after the upgrade…” matches a known pattern")
+        );
+        // Cut upstream in the middle of "security": the partial word goes.
+        assert_eq!(
+            tidy_why("CPDB053 — line 2: Error exchanging secur…").as_deref(),
+            Some("CPDB053 — line 2: Error exchanging…")
+        );
+        let long = format!(
+            "“{}” matches a known pattern",
+            "word ".repeat(16).trim_end().to_string() + " wor"
+        );
+        let tidy = tidy_why(&long).unwrap();
+        assert!(tidy.contains("word…”") && !tidy.contains("wor…"), "{tidy}");
+        assert_eq!(
+            tidy_why("mentions “netserver domain”").as_deref(),
+            Some("mentions “netserver domain”")
+        );
+        assert_eq!(
+            tidy_why("error code 3401 = EACCES").as_deref(),
+            Some("error code 3401 = EACCES")
+        );
+    }
+
+    #[test]
+    fn wrapping_keeps_commands_and_urls_whole() {
+        let text = wrap(&"word ".repeat(40), 40, "  - ", "    ");
+        assert!(text.lines().all(|l| l.chars().count() <= 40), "{text}");
+        let url = "https://www.ibm.com/support/pages/accessing-file-server-qntc-fails-cpdb053-error-code-3401";
+        assert!(wrap(url, 40, "", "").contains(url));
+        assert_eq!(paragraphs("one\ntwo\n\nthree", 40, "  "), "  one two\n\n  three");
+    }
 }

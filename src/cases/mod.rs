@@ -24,6 +24,7 @@ use crate::diagnose::Diagnosis;
 use crate::redact::RedactSettings;
 
 pub use query::{Case, CaseEvent, CaseFilter, CaseMatch, Feedback};
+pub use retention::PurgeCount;
 pub use stats::{CaseStats, EntryCount, EntryHelpfulness, TopicCount, TopicWeek};
 
 /// Case text is cut to this many bytes (after redaction): enough for any job-log excerpt a

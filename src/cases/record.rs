@@ -6,7 +6,7 @@ use super::events::insert_event;
 use super::store::{now_ms, retry_busy};
 use super::{CaseError, CaseSettings, MAX_CASE_TEXT_BYTES, NewCase, Recorded, Status};
 use crate::db::Db;
-use crate::redact::redact;
+use crate::redact::{RedactSettings, redact_known};
 
 /// Redaction runs on at most this much of the text: anything past [`MAX_CASE_TEXT_BYTES`] is
 /// dropped anyway, and the margin keeps a secret that straddles the cut from half-surviving.
@@ -15,17 +15,22 @@ const REDACT_WINDOW_BYTES: usize = 4 * MAX_CASE_TEXT_BYTES;
 /// The text as it will be stored.
 struct StoredText {
     text: String,
+    /// Secret values found in the original text; evidence quotes are scrubbed of them too.
+    secrets: Vec<String>,
     original_bytes: usize,
     truncated: bool,
 }
 
 fn prepare_text(text: &str, settings: &CaseSettings) -> StoredText {
     let window = prefix(text, REDACT_WINDOW_BYTES);
-    let redacted = redact(window, &settings.redact);
+    // A value found once (`password: X` on one line) is removed wherever else it appears.
+    let secrets = crate::redact::secret_values(window);
+    let redacted = redact_known(window, &settings.redact, &secrets);
     let stored = prefix(&redacted, MAX_CASE_TEXT_BYTES);
     StoredText {
         truncated: window.len() < text.len() || stored.len() < redacted.len(),
         text: stored.to_string(),
+        secrets,
         original_bytes: text.len(),
     }
 }
@@ -68,7 +73,7 @@ impl Db {
     ) -> Result<Recorded, CaseError> {
         let text = prepare_text(case.text, settings);
         let window_ms = i64::try_from(settings.fold_window.as_millis()).unwrap_or(i64::MAX);
-        let recorded = retry_busy(|| self.record_once(&case, evidence_key, &text, window_ms)).await?;
+        let recorded = retry_busy(|| self.record_once(&case, evidence_key, &text, &settings.redact, window_ms)).await?;
         tracing::debug!(id = recorded.id, folded = recorded.folded, "case recorded");
         Ok(recorded)
     }
@@ -78,6 +83,7 @@ impl Db {
         case: &NewCase<'_>,
         key: &str,
         text: &StoredText,
+        redact_settings: &RedactSettings,
         window_ms: i64,
     ) -> Result<Recorded, CaseError> {
         // IMMEDIATE takes the write lock up front: a deferred transaction that reads first and
@@ -173,7 +179,7 @@ impl Db {
             .bind(m.title.as_str())
             .bind(json_strings(&m.topics))
             .bind(confidence)
-            .bind(json_strings(&m.evidence))
+            .bind(evidence_json(&m.evidence, redact_settings, &text.secrets))
             .execute(&mut *tx)
             .await?;
         }
@@ -194,10 +200,17 @@ impl Db {
     }
 }
 
-/// A JSON array of strings; match evidence quotes the user's text, so it is redacted too.
+/// A JSON array of strings.
 fn json_strings(items: &[String]) -> String {
-    let clean: Vec<Cow<'_, str>> = items.iter().map(|s| redact(s, &Default::default())).collect();
     // Serialising strings cannot fail; fall back to an empty list rather than lose the case.
+    serde_json::to_string(items).unwrap_or_else(|_| "[]".to_string())
+}
+
+/// Match evidence quotes the user's text: it gets the same redaction as the case text (IP
+/// addresses and profiles included when configured), and any secret value found in the whole
+/// text is removed even where the quote cut off its label.
+fn evidence_json(items: &[String], settings: &RedactSettings, secrets: &[String]) -> String {
+    let clean: Vec<Cow<'_, str>> = items.iter().map(|s| redact_known(s, settings, secrets)).collect();
     serde_json::to_string(&clean).unwrap_or_else(|_| "[]".to_string())
 }
 

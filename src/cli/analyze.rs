@@ -1,14 +1,18 @@
-//! `qntcbot analyze [FILE|-] [--json]`
+//! `qntcbot analyze [TEXT|FILE|-] [--json]`
 
-use std::path::PathBuf;
+use std::path::Path;
 use std::process::ExitCode;
 
 use super::{Context, EXIT_NOTHING, EXIT_USAGE, read_input};
+use crate::diagnose::Diagnosis;
+use crate::redact::{RedactSettings, redact_known, secret_values};
 
 #[derive(Debug, clap::Args)]
 pub struct AnalyzeArgs {
-    /// The text to diagnose; `-` or nothing reads standard input.
-    pub input: Option<PathBuf>,
+    /// What to diagnose: a sentence ("CPDB053 error code 3401 after the upgrade"), a file
+    /// (an existing path is read as a file), or `-` / nothing to read standard input.
+    #[arg(value_name = "TEXT|FILE|-", num_args = 0..)]
+    pub input: Vec<String>,
     /// Print `{"reply": bool, "matches": [...]}` instead of readable text.
     #[arg(long)]
     pub json: bool,
@@ -23,25 +27,75 @@ pub struct AnalyzeArgs {
     pub channel: Option<String>,
 }
 
+/// What the arguments mean: text typed on the command line, a file, or standard input.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Source<'a> {
+    Text(String),
+    File(&'a Path),
+    Stdin,
+}
+
+/// One argument that names an existing path is a file; `-` or nothing is stdin; anything
+/// else is the text itself. A lone word that looks like a file name (`joblog.txt`,
+/// `logs/x`) but does not exist is an error rather than a one-word diagnosis.
+pub fn source(args: &[String]) -> Result<Source<'_>, String> {
+    match args {
+        [] => Ok(Source::Stdin),
+        [one] if one == "-" => Ok(Source::Stdin),
+        [one] if Path::new(one).exists() => Ok(Source::File(Path::new(one))),
+        [one] if looks_like_path(one) => Err(format!(
+            "cannot read {one}: no such file (to diagnose these words as text, add a second word)"
+        )),
+        words => Ok(Source::Text(words.join(" "))),
+    }
+}
+
+fn looks_like_path(s: &str) -> bool {
+    if s.chars().any(char::is_whitespace) {
+        return false;
+    }
+    let ext = Path::new(s).extension().and_then(|e| e.to_str());
+    s.contains('/')
+        || s.contains('\\')
+        || ext.is_some_and(|e| {
+            ["txt", "log", "joblog", "out", "csv", "text", "lst", "spl"].contains(&e.to_ascii_lowercase().as_str())
+        })
+}
+
 pub async fn run(args: &AnalyzeArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
-    let raw = match read_input(args.input.as_deref()) {
+    let raw = match source(&args.input).and_then(|s| match s {
+        Source::Text(t) => Ok(t.into_bytes()),
+        Source::File(p) => read_input(Some(p)),
+        Source::Stdin => read_input(None),
+    }) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("qntcbot: {e}");
             return Ok(ExitCode::from(EXIT_USAGE));
         }
     };
+    // Decoded once here (UTF-16/32, EBCDIC, chat formatting): the diagnosis, the recorded
+    // case and the redaction all see the same text.
+    let text = match crate::input::normalize(&raw) {
+        Ok(n) => n.text,
+        Err(e) => {
+            eprintln!("qntcbot: {e}");
+            return Ok(ExitCode::from(EXIT_USAGE));
+        }
+    };
+    drop(raw);
     let engine = ctx.engine().await?;
-    let diagnosis = match engine.diagnose_bytes(&raw) {
+    let mut diagnosis = match engine.diagnose_bytes(text.as_bytes()) {
         Ok(d) => d,
         Err(e) => {
             eprintln!("qntcbot: {e}");
             return Ok(ExitCode::from(EXIT_USAGE));
         }
     };
+    // Evidence quotes the text; nothing secret in it is shown (or stored) again.
+    redact_evidence(&mut diagnosis, &text);
     // Recorded before printing: a reader that closes the pipe early must not cost the case.
     if args.record {
-        let text = String::from_utf8_lossy(&raw);
         let r = super::cases::record_cli(
             engine.db(),
             engine.case_settings(),
@@ -61,20 +115,74 @@ pub async fn run(args: &AnalyzeArgs, ctx: &Context) -> anyhow::Result<ExitCode> 
         outln!("{}", serde_json::to_string_pretty(&diagnosis)?)?;
     } else {
         let answer = engine.answer(&diagnosis);
-        out!("{}", answer.to_text())?;
-        outln!(
-            "\n({})",
-            if diagnosis.reply {
-                "In a watched channel the bot would answer this."
-            } else {
-                "In a watched channel the bot would stay quiet: not sure enough, or not about QNTC."
-            }
-        )?;
+        out!("{}", answer.to_text_width(super::width()))?;
+        outln!("\n({})", decision(&diagnosis, engine.settings().reply_threshold))?;
     }
     engine.db().close().await;
-    Ok(if diagnosis.matches.is_empty() {
-        ExitCode::from(EXIT_NOTHING)
-    } else {
+    // 0 means "the bot would answer this", so scripts can tell a diagnosis from a guess.
+    Ok(if diagnosis.reply {
         ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_NOTHING)
     })
+}
+
+/// Replaces secrets in every evidence line, including values whose label the quote cut off.
+pub fn redact_evidence(d: &mut Diagnosis, text: &str) {
+    let secrets = secret_values(text);
+    let settings = RedactSettings::default();
+    for m in &mut d.matches {
+        for e in &mut m.evidence {
+            if let std::borrow::Cow::Owned(clean) = redact_known(e, &settings, &secrets) {
+                *e = clean;
+            }
+        }
+    }
+}
+
+/// The watched-channel decision in words that agree with the percentage shown above it.
+fn decision(d: &Diagnosis, threshold: f64) -> String {
+    if d.reply {
+        return "In a watched channel the bot would answer this.".into();
+    }
+    match d.best() {
+        None => "In a watched channel the bot would stay quiet: nothing in the knowledge base fits.".into(),
+        Some(b) if b.confidence < threshold => format!(
+            "In a watched channel the bot would stay quiet: {} is under the {} needed to answer.",
+            crate::reply::percent(b.confidence),
+            crate::reply::percent(threshold)
+        ),
+        Some(_) => "In a watched channel the bot would stay quiet: this does not look like a QNTC problem.".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn arguments_are_text_file_or_stdin() {
+        assert_eq!(source(&[]), Ok(Source::Stdin));
+        assert_eq!(source(&s(&["-"])), Ok(Source::Stdin));
+        assert_eq!(source(&s(&["Cargo.toml"])), Ok(Source::File(Path::new("Cargo.toml"))));
+        assert_eq!(
+            source(&s(&["CPDB053 error code 3401"])),
+            Ok(Source::Text("CPDB053 error code 3401".into()))
+        );
+        assert_eq!(
+            source(&s(&["CPDB053", "3401"])),
+            Ok(Source::Text("CPDB053 3401".into()))
+        );
+        assert_eq!(source(&s(&["CPDB053"])), Ok(Source::Text("CPDB053".into())));
+        assert!(
+            source(&s(&["missing-joblog.txt"]))
+                .unwrap_err()
+                .contains("no such file")
+        );
+        assert!(source(&s(&["logs/x"])).is_err());
+    }
 }

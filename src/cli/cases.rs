@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::{Context, EXIT_NOTHING};
+use super::{Context, EXIT_NOTHING, EXIT_USAGE};
 use crate::cases::{Case, CaseFilter, CaseSettings, CaseStats, NewCase, Recorded, Status};
 use crate::db::Db;
 use crate::diagnose::Diagnosis;
@@ -26,9 +26,11 @@ pub enum CasesCmd {
         /// Platform user id or display name.
         #[arg(long)]
         user: Option<String>,
+        /// Channel id or name.
         #[arg(long)]
         channel: Option<String>,
-        #[arg(long, value_parser = parse_status)]
+        /// Current status of the case.
+        #[arg(long, value_parser = status_parser())]
         status: Option<Status>,
         /// Opened since an age (30d, 12h, 2w) or a date (2026-01-31).
         #[arg(long, value_parser = parse_when, value_name = "AGE|DATE")]
@@ -37,8 +39,9 @@ pub enum CasesCmd {
         #[arg(long, value_parser = parse_when, value_name = "AGE|DATE")]
         until: Option<DateTime<Utc>>,
         /// Words that must all occur in the case text; `word*` matches by prefix.
-        #[arg(long, value_name = "WORDS")]
-        search: Option<String>,
+        #[arg(long = "text", visible_alias = "search", value_name = "WORDS")]
+        text: Option<String>,
+        /// How many cases to list at most.
         #[arg(long, default_value_t = 50)]
         limit: u32,
         /// Print a JSON array of cases.
@@ -48,6 +51,7 @@ pub enum CasesCmd {
     /// Show one case with its offered entries, events and feedback.
     Show {
         id: i64,
+        /// Print the case as one JSON object.
         #[arg(long)]
         json: bool,
     },
@@ -59,28 +63,43 @@ pub enum CasesCmd {
         /// Who resolved it (default: $USER).
         #[arg(long)]
         by: Option<String>,
+        /// A note kept in the case history.
         #[arg(long)]
         note: Option<String>,
+        /// Resolve again a case that is already resolved (recorded as "re-resolved").
+        #[arg(long)]
+        force: bool,
     },
     /// Cases per topic and week, top problems, helpfulness, time to resolution.
     Stats {
         /// Age (30d, 12h, 2w) or date; everything when omitted.
         #[arg(long, value_parser = parse_when, value_name = "AGE|DATE")]
         since: Option<DateTime<Utc>>,
+        /// Print the report as one JSON object.
         #[arg(long)]
         json: bool,
     },
     /// Print every case (optionally since an age or date) as CSV or JSON.
     Export {
+        /// Output format; times are RFC 3339 UTC in both.
         #[arg(long, value_enum, default_value_t = ExportFormat::Csv)]
         format: ExportFormat,
+        /// Only cases opened since an age (30d) or a date.
         #[arg(long, value_parser = parse_when, value_name = "AGE|DATE")]
         since: Option<DateTime<Utc>>,
     },
-    /// Delete cases opened before an age (180d) or a date.
+    /// Delete cases opened before an age (180d) or a date; the text is overwritten, not just
+    /// unlinked.
     Purge {
+        /// Cases opened before this age (180d) or date are deleted.
         #[arg(long = "older-than", value_parser = parse_when, value_name = "AGE|DATE")]
         older_than: DateTime<Utc>,
+        /// Only say how many cases would be deleted.
+        #[arg(long)]
+        dry_run: bool,
+        /// Do not ask before deleting every case (the question is only asked on a terminal).
+        #[arg(long, short = 'y')]
+        yes: bool,
     },
 }
 
@@ -130,19 +149,31 @@ pub fn parse_when(s: &str) -> Result<DateTime<Utc>, String> {
     Err(format!("{}, or a date like 2026-01-31", BadDuration(s.to_string())))
 }
 
-fn parse_status(s: &str) -> Result<Status, String> {
-    s.parse().map_err(|e| format!("{e}"))
+/// `--status` with its values listed in `--help` and in the error for a wrong one.
+fn status_parser() -> impl clap::builder::TypedValueParser<Value = Status> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(Status::ALL.map(Status::as_str)).try_map(|s| s.parse::<Status>())
 }
 
-/// Opens the configured database and runs `cmd`.
+/// Opens the configured database (and, to check `resolve --entry`, the knowledge base) and
+/// runs `cmd`.
 pub async fn run_ctx(cmd: &CasesCmd, ctx: &Context) -> anyhow::Result<ExitCode> {
+    if let CasesCmd::Resolve { entry: Some(_), .. } = cmd {
+        let engine = ctx.engine().await?;
+        let kb = engine.kb();
+        let known = |id: &str| kb.index_of(&id.to_ascii_lowercase()).is_some();
+        let out = run(cmd, engine.db(), &known).await;
+        engine.db().close().await;
+        return out;
+    }
     let db = Db::open(&ctx.config.db_path()).await?;
-    let out = run(cmd, &db).await;
+    let out = run(cmd, &db, &|_| false).await;
     db.close().await;
     out
 }
 
-pub async fn run(cmd: &CasesCmd, db: &Db) -> anyhow::Result<ExitCode> {
+/// Runs `cmd`; `known_entry` says whether a KB entry id exists.
+pub async fn run(cmd: &CasesCmd, db: &Db, known_entry: &dyn Fn(&str) -> bool) -> anyhow::Result<ExitCode> {
     match cmd {
         CasesCmd::List {
             topic,
@@ -153,7 +184,7 @@ pub async fn run(cmd: &CasesCmd, db: &Db) -> anyhow::Result<ExitCode> {
             status,
             since,
             until,
-            search,
+            text,
             limit,
             json,
         } => {
@@ -166,7 +197,7 @@ pub async fn run(cmd: &CasesCmd, db: &Db) -> anyhow::Result<ExitCode> {
                 status: *status,
                 since: *since,
                 until: *until,
-                text: search.clone(),
+                text: text.clone(),
                 limit: Some(*limit),
             };
             let cases = db.list_cases(&filter).await?;
@@ -193,19 +224,56 @@ pub async fn run(cmd: &CasesCmd, db: &Db) -> anyhow::Result<ExitCode> {
                 Ok(ExitCode::from(EXIT_NOTHING))
             }
         },
-        CasesCmd::Resolve { id, entry, by, note } => {
+        CasesCmd::Resolve {
+            id,
+            entry,
+            by,
+            note,
+            force,
+        } => {
+            let Some(case) = db.get_case(*id).await? else {
+                eprintln!("qntcbot: case {id} does not exist");
+                return Ok(ExitCode::from(EXIT_NOTHING));
+            };
+            if let Some(e) = entry
+                && !known_entry(e)
+                && !case.matches.iter().any(|m| m.entry_id.eq_ignore_ascii_case(e))
+            {
+                eprintln!(
+                    "qntcbot: {e:?} is not a knowledge-base entry (`qntcbot kb list` shows them); case {id} is unchanged"
+                );
+                return Ok(ExitCode::from(EXIT_USAGE));
+            }
+            let again = case.status == Status::Resolved;
+            if again && !*force {
+                eprintln!(
+                    "qntcbot: case {id} is already resolved{}; add --force to resolve it again",
+                    case.fixed_by
+                        .as_deref()
+                        .map(|f| format!(" (fixed by {f})"))
+                        .unwrap_or_default()
+                );
+                return Ok(ExitCode::from(EXIT_USAGE));
+            }
+            let note = match (again, note) {
+                (true, Some(n)) => Some(format!("re-resolved: {n}")),
+                (true, None) => Some("re-resolved".to_string()),
+                (false, n) => n.clone(),
+            };
             let by = by
                 .clone()
                 .or_else(|| std::env::var("USER").ok())
                 .unwrap_or_else(|| "cli".to_string());
+            let entry = entry.as_deref().map(str::to_ascii_lowercase);
             match db
                 .set_case_status(*id, Status::Resolved, &by, entry.as_deref(), note.as_deref())
                 .await
             {
                 Ok(()) => {
                     outln!(
-                        "case {id} resolved{}",
-                        entry.as_ref().map(|e| format!(" by {e}")).unwrap_or_default()
+                        "case {id} {}{}",
+                        if again { "re-resolved" } else { "resolved" },
+                        entry.as_ref().map(|e| format!(", fixed by {e}")).unwrap_or_default()
                     )?;
                     Ok(ExitCode::SUCCESS)
                 }
@@ -238,15 +306,46 @@ pub async fn run(cmd: &CasesCmd, db: &Db) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        CasesCmd::Purge { older_than } => {
+        CasesCmd::Purge {
+            older_than,
+            dry_run,
+            yes,
+        } => {
+            let when = older_than.format("%Y-%m-%d %H:%M UTC");
+            let count = db.count_purgeable(*older_than).await?;
+            if *dry_run {
+                outln!(
+                    "would purge {} of {} case(s): those opened before {when}",
+                    count.cases,
+                    count.total
+                )?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            if count.cases > 0 && count.cases == count.total && !*yes && !confirm_delete_all(count.total) {
+                eprintln!("qntcbot: nothing deleted");
+                return Ok(ExitCode::from(EXIT_NOTHING));
+            }
             let n = db.purge_cases(*older_than).await?;
-            outln!(
-                "purged {n} case(s) opened before {}",
-                older_than.format("%Y-%m-%d %H:%M UTC")
-            )?;
+            outln!("purged {n} case(s) opened before {when}")?;
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Asks on the terminal before every case is deleted. Scripts (stdin not a terminal) are not
+/// asked: cron jobs run purges unattended.
+fn confirm_delete_all(total: u64) -> bool {
+    use std::io::{BufRead, IsTerminal, Write};
+    if !std::io::stdin().is_terminal() {
+        return true;
+    }
+    eprint!("This deletes all {total} case(s) in the database. Type \"yes\" to go on: ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    if std::io::stdin().lock().read_line(&mut answer).is_err() {
+        return false;
+    }
+    answer.trim().eq_ignore_ascii_case("yes")
 }
 
 /// Records what `analyze --record` diagnosed as a `cli` case. The reply flag follows the
@@ -322,7 +421,8 @@ fn case_table(cases: &[Case]) -> String {
                 cell(c.user_name.as_deref().or(c.user_id.as_deref()).unwrap_or("-"), 16),
                 cell(c.channel.as_deref().unwrap_or("-"), 16),
                 c.best().map_or("-".to_string(), |m| cell(&m.entry_id, 28)),
-                c.best().map_or("-".to_string(), |m| format!("{:.2}", m.confidence)),
+                c.best()
+                    .map_or("-".to_string(), |m| crate::reply::percent(m.confidence)),
                 cell(c.text.lines().find(|l| !l.trim().is_empty()).unwrap_or(""), 50),
             ]
         })
@@ -350,7 +450,7 @@ fn case_detail(c: &Case) -> String {
         "Case {}  [{}]{}",
         c.id,
         c.status,
-        if c.replied { "  answered by the bot" } else { "" }
+        if c.replied { "  answered by qntcbot" } else { "" }
     );
     let _ = writeln!(out, "Opened     {}", c.created_at.format("%Y-%m-%d %H:%M:%S UTC"));
     let _ = writeln!(
@@ -379,23 +479,33 @@ fn case_detail(c: &Case) -> String {
     let _ = writeln!(out, "\nOffered:");
     if c.matches.is_empty() {
         let _ = writeln!(out, "  (nothing)");
-    }
-    for m in &c.matches {
-        let _ = writeln!(out, "  {:.2}  {}  {}", m.confidence, m.entry_id, cell(&m.title, 80));
-        for e in &m.evidence {
-            let _ = writeln!(out, "          - {}", cell(e, 100));
+    } else {
+        let rows: Vec<Vec<String>> = c
+            .matches
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                vec![
+                    (i + 1).to_string(),
+                    crate::reply::percent(m.confidence),
+                    m.entry_id.clone(),
+                    cell(&m.title, 80),
+                ]
+            })
+            .collect();
+        for line in table(&["#", "CONF", "ENTRY", "TITLE"], &rows).lines() {
+            let _ = writeln!(out, "  {line}");
+        }
+        for (i, m) in c.matches.iter().enumerate().filter(|(_, m)| !m.evidence.is_empty()) {
+            let _ = writeln!(out, "  Why #{}:", i + 1);
+            for e in m.evidence.iter().filter_map(|e| crate::reply::tidy_why(e)) {
+                let _ = writeln!(out, "    - {}", cell(&e, 120));
+            }
         }
     }
     let _ = writeln!(out, "\nHistory:");
     for e in &c.events {
-        let _ = write!(
-            out,
-            "  {}  {:<7} {:<9} by {}",
-            e.at.format("%Y-%m-%d %H:%M"),
-            e.kind,
-            e.status,
-            cell(&e.by, 40)
-        );
+        let _ = write!(out, "  {}  {}", e.at.format("%Y-%m-%d %H:%M"), event_words(e));
         if let Some(entry) = &e.entry {
             let _ = write!(out, "  entry {entry}");
         }
@@ -426,6 +536,19 @@ fn case_detail(c: &Case) -> String {
         let _ = writeln!(out, "  {}", cell(line, 500));
     }
     out
+}
+
+/// One history line in words: who did what. The bot's own answer is "answered by qntcbot",
+/// never attributed to the person who asked.
+fn event_words(e: &crate::cases::CaseEvent) -> String {
+    let by = cell(&e.by, 40);
+    match (e.kind.as_str(), e.status) {
+        ("opened", Status::Answered) => format!("opened by {by}, answered by qntcbot"),
+        ("opened", _) => format!("opened by {by}, not answered"),
+        ("repeat", Status::Answered) => format!("reported again by {by}, answered by qntcbot"),
+        ("repeat", _) => format!("reported again by {by}"),
+        (_, status) => format!("{status} by {by}"),
+    }
 }
 
 fn stats_text(s: &CaseStats) -> String {
@@ -526,6 +649,12 @@ fn csv_text(s: &str) -> String {
     }
 }
 
+/// Times in CSV exactly as the JSON export writes them (chrono's serde form: RFC 3339, UTC
+/// as `Z`, fractional seconds only when there are any).
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+}
+
 fn cases_csv(cases: &[Case]) -> String {
     let mut out = String::from(
         "id,created_at,status,platform,workspace,channel,user_id,user_name,replied,evidence_key,entry,confidence,topics,fixed_by,resolved_at,repeats,follow_up_of,text\n",
@@ -534,7 +663,7 @@ fn cases_csv(cases: &[Case]) -> String {
         let opt = |v: &Option<String>| csv_text(v.as_deref().unwrap_or(""));
         let fields = [
             c.id.to_string(),
-            c.created_at.to_rfc3339(),
+            rfc3339(c.created_at),
             c.status.to_string(),
             csv_text(&c.platform),
             opt(&c.workspace),
@@ -547,7 +676,7 @@ fn cases_csv(cases: &[Case]) -> String {
             c.best().map(|m| format!("{:.3}", m.confidence)).unwrap_or_default(),
             c.best().map(|m| csv_text(&m.topics.join(" "))).unwrap_or_default(),
             opt(&c.fixed_by),
-            c.resolved_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+            c.resolved_at.map(rfc3339).unwrap_or_default(),
             c.repeats.to_string(),
             c.follow_up_of.map(|i| i.to_string()).unwrap_or_default(),
             csv_text(&c.text),

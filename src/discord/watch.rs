@@ -230,7 +230,8 @@ async fn gather(bot: &Bot, content: &str, attachments: &[Attachment]) -> String 
         match download(&bot.downloads, &a.url, max).await {
             Ok(bytes) => {
                 text.push_str("\n\n");
-                text.push_str(&String::from_utf8_lossy(&bytes));
+                // Same decoding as the command line: UTF-16/32 (BOM), EBCDIC, UTF-8.
+                text.push_str(&crate::input::decode(&bytes).1.0);
             }
             Err(e) => warn!(file = %a.filename, error = %e, "cannot download an attachment"),
         }

@@ -264,14 +264,29 @@ pub fn load_dir(dir: &Path) -> LoadReport {
 }
 
 fn read_bounded(path: &Path) -> Result<String, String> {
+    use std::io::Read;
+    // Follows a symlink: what matters is what would be read. A FIFO would block the load
+    // forever and a device never ends; only regular files are entries.
     let meta = std::fs::metadata(path).map_err(|e| format!("cannot read: {e}"))?;
+    if !meta.is_file() {
+        return Err("not a regular file (a FIFO, device, socket or a link to one); entries must be files".into());
+    }
     if meta.len() > MAX_FILE_BYTES {
         return Err(format!(
             "file is {} bytes; an entry may be at most {MAX_FILE_BYTES}",
             meta.len()
         ));
     }
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
+    // Read at most the limit even if the file grows after the check.
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(|e| format!("cannot read: {e}"))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(format!(
+            "file is larger than {MAX_FILE_BYTES} bytes, the most an entry may be"
+        ));
+    }
     String::from_utf8(bytes).map_err(|e| format!("not valid UTF-8 (byte {})", e.utf8_error().valid_up_to()))
 }
 
