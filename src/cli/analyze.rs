@@ -2,6 +2,9 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+
+use crate::conversation::{Conversation, Origin, Settings};
 
 use super::{Context, EXIT_NOTHING, EXIT_USAGE, read_input};
 
@@ -31,7 +34,7 @@ pub async fn run(args: &AnalyzeArgs, ctx: &Context) -> anyhow::Result<ExitCode> 
             return Ok(ExitCode::from(EXIT_USAGE));
         }
     };
-    let engine = ctx.engine().await?;
+    let engine = Arc::new(ctx.engine().await?);
     let diagnosis = match engine.diagnose_bytes(&raw) {
         Ok(d) => d,
         Err(e) => {
@@ -42,15 +45,19 @@ pub async fn run(args: &AnalyzeArgs, ctx: &Context) -> anyhow::Result<ExitCode> 
     // Recorded before printing: a reader that closes the pipe early must not cost the case.
     if args.record {
         let text = String::from_utf8_lossy(&raw);
-        let r = super::cases::record_cli(
-            engine.db(),
-            engine.case_settings(),
-            &text,
-            &diagnosis,
-            args.user.as_deref(),
-            args.channel.as_deref(),
-        )
-        .await?;
+        // The same path as a chat message's case, with the command line as the platform.
+        let conv = Conversation::new(engine.clone(), Settings::new("cli"));
+        let user = args.user.clone().unwrap_or_default();
+        let origin = Origin {
+            channel: args.channel.clone().unwrap_or_default(),
+            user_name: user.clone(),
+            user_id: user,
+            ..Origin::default()
+        };
+        let r = conv
+            .record(&origin, &text, &diagnosis, diagnosis.reply)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
         eprintln!(
             "qntcbot: recorded case {}{}",
             r.id,
