@@ -309,7 +309,8 @@ impl Engine {
         ranked
             .into_iter()
             .take(limit)
-            .map(|(_, id, label)| (id.to_string(), truncate(&label, 100)))
+            // Full labels: each chat platform clips to its own limits.
+            .map(|(_, id, label)| (id.to_string(), label))
             .collect()
     }
 
@@ -384,13 +385,5 @@ impl Engine {
             });
         }
         None
-    }
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_string()
-    } else {
-        format!("{}…", s.chars().take(max - 1).collect::<String>())
     }
 }

@@ -8,6 +8,7 @@
 pub mod cases;
 pub mod cli;
 pub mod config;
+pub mod conversation;
 pub mod db;
 pub mod diagnose;
 pub mod discord;

@@ -6,6 +6,7 @@
 //! matches), [`events`] (status, feedback, follow-ups), [`query`] (reading and filtering),
 //! [`stats`] (reports and learning priors), [`retention`] (purging).
 
+pub mod delivery;
 pub mod events;
 pub mod query;
 pub mod record;

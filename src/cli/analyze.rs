@@ -2,6 +2,9 @@
 
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
+
+use crate::conversation::{Conversation, Origin, Settings};
 
 use super::{Context, EXIT_NOTHING, EXIT_USAGE, read_input};
 use crate::diagnose::Diagnosis;
@@ -84,7 +87,7 @@ pub async fn run(args: &AnalyzeArgs, ctx: &Context) -> anyhow::Result<ExitCode> 
         }
     };
     drop(raw);
-    let engine = ctx.engine().await?;
+    let engine = Arc::new(ctx.engine().await?);
     let mut diagnosis = match engine.diagnose_bytes(text.as_bytes()) {
         Ok(d) => d,
         Err(e) => {
@@ -96,15 +99,19 @@ pub async fn run(args: &AnalyzeArgs, ctx: &Context) -> anyhow::Result<ExitCode> 
     redact_evidence(&mut diagnosis, &text);
     // Recorded before printing: a reader that closes the pipe early must not cost the case.
     if args.record {
-        let r = super::cases::record_cli(
-            engine.db(),
-            engine.case_settings(),
-            &text,
-            &diagnosis,
-            args.user.as_deref(),
-            args.channel.as_deref(),
-        )
-        .await?;
+        // The same path as a chat message's case, with the command line as the platform.
+        let conv = Conversation::new(engine.clone(), Settings::new("cli"));
+        let user = args.user.clone().unwrap_or_default();
+        let origin = Origin {
+            channel: args.channel.clone().unwrap_or_default(),
+            user_name: user.clone(),
+            user_id: user,
+            ..Origin::default()
+        };
+        let r = conv
+            .record(&origin, &text, &diagnosis, diagnosis.reply)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
         eprintln!(
             "qntcbot: recorded case {}{}",
             r.id,

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use crate::config::Config;
-use crate::discord::{DiscordConfig, EngineCore};
+use crate::discord::DiscordConfig;
 
 use super::{Context, EXIT_USAGE};
 
@@ -27,6 +27,7 @@ pub async fn run(ctx: &Context, config_file: Option<&Path>) -> anyhow::Result<Ex
         }
     };
     let engine = Arc::new(ctx.engine().await?);
-    crate::discord::run(cfg, Arc::new(EngineCore::new(engine))).await?;
+    let conv = Arc::new(crate::discord::conversation(engine, &cfg));
+    crate::discord::run(cfg, conv).await?;
     Ok(ExitCode::SUCCESS)
 }

@@ -1,4 +1,5 @@
-//! `/qntc` slash commands and the "Diagnose with qntcbot" message command.
+//! `/qntc` slash commands and the "Diagnose with qntcbot" message command: each maps its
+//! options to the conversation service and renders the data it returns.
 
 use std::sync::Arc;
 
@@ -7,9 +8,10 @@ use poise::{CreateReply, FrameworkError};
 use serenity::{AutocompleteChoice, CreateAutocompleteResponse, GuildId};
 use tracing::{error, info, warn};
 
-use super::core::{Answer, CaseQuery, CaseView, Verdict};
 use super::render::{self, EmbedSpec, clip};
-use super::{Bot, Ctx, Error, no_pings, watch};
+use super::watch::{self, Place, shown};
+use super::{Bot, Ctx, Error, buttons, no_pings};
+use crate::conversation::{APOLOGY, Actor, CaseQuery, ConvError, Delivery, Heard, Message, Quiet};
 
 /// Discord shows at most 25 autocomplete choices, each name and value at most 100 characters.
 const CHOICES_MAX: usize = 25;
@@ -54,17 +56,9 @@ pub fn framework(bot: Arc<Bot>) -> poise::Framework<Arc<Bot>, Error> {
 
 async fn on_error(e: FrameworkError<'_, Arc<Bot>, Error>) {
     match e {
-        FrameworkError::CommandCheckFailed { ctx, error: None, .. } => {
-            let reply = CreateReply::default()
-                .content("This command is for the support staff role.")
-                .ephemeral(true);
-            let _ = ctx.send(reply).await;
-        }
         FrameworkError::Command { error, ctx, .. } => {
-            error!(command = %ctx.command().qualified_name, error = %error, "command failed");
-            let reply = CreateReply::default()
-                .content("Sorry, that went wrong on my side.")
-                .ephemeral(true);
+            error!(command = %ctx.command().qualified_name, error = %format!("{error:#}"), "command failed");
+            let reply = CreateReply::default().content(APOLOGY).ephemeral(true);
             let _ = ctx.send(reply).await;
         }
         other => {
@@ -75,14 +69,13 @@ async fn on_error(e: FrameworkError<'_, Arc<Bot>, Error>) {
     }
 }
 
-/// The one place that decides who is staff.
-async fn staff(ctx: Ctx<'_>) -> Result<bool, Error> {
+async fn actor(ctx: Ctx<'_>) -> Actor {
     let member = ctx.author_member().await;
-    Ok(watch::is_staff(&ctx.data().cfg, member.as_deref()))
+    watch::actor(&ctx.data().cfg, ctx.author(), member.as_deref())
 }
 
 /// Answers stay private outside the channels the bot watches.
-fn ephemeral(ctx: Ctx<'_>) -> bool {
+fn private(ctx: Ctx<'_>) -> bool {
     !ctx.data().cfg.watches(ctx.channel_id().get())
 }
 
@@ -103,6 +96,13 @@ async fn say(ctx: Ctx<'_>, text: &str, private: bool) -> Result<(), Error> {
     Ok(())
 }
 
+/// A service error, privately: the user error word for word, anything else as an apology
+/// (and logged).
+async fn fail(ctx: Ctx<'_>, e: ConvError) -> Result<(), Error> {
+    let text = shown(&e, &format!("/{}", ctx.command().qualified_name));
+    say(ctx, &text, true).await
+}
+
 /// Diagnose IBM i QNTC problems.
 #[poise::command(
     slash_command,
@@ -116,12 +116,12 @@ pub async fn qntc(_ctx: Ctx<'_>) -> Result<(), Error> {
 async fn complete_lookup(ctx: Ctx<'_>, partial: &str) -> CreateAutocompleteResponse {
     let choices = ctx
         .data()
-        .core
+        .conv
         .complete(partial, CHOICES_MAX)
         .into_iter()
-        .filter(|(value, _)| !value.is_empty() && value.chars().count() <= CHOICE_LEN_MAX)
+        .filter(|c| !c.entry_id.is_empty() && c.entry_id.chars().count() <= CHOICE_LEN_MAX)
         .take(CHOICES_MAX)
-        .map(|(value, label)| AutocompleteChoice::new(clip(&label, CHOICE_LEN_MAX), value))
+        .map(|c| AutocompleteChoice::new(clip(&c.label, CHOICE_LEN_MAX), c.entry_id))
         .collect();
     CreateAutocompleteResponse::new().set_choices(choices)
 }
@@ -134,8 +134,8 @@ pub async fn lookup(
     #[autocomplete = "complete_lookup"]
     query: String,
 ) -> Result<(), Error> {
-    let private = ephemeral(ctx);
-    let answers = ctx.data().core.lookup(&query, 3).await;
+    let private = private(ctx);
+    let answers = ctx.data().conv.lookup(&query, 3).await;
     match answers.into_iter().next() {
         Some(a) => send_embeds(ctx, render::embeds(&a, None), private).await,
         None => {
@@ -155,18 +155,22 @@ pub async fn explain(
     ctx: Ctx<'_>,
     #[description = "Error code, errno name or message id"] code: String,
 ) -> Result<(), Error> {
-    let private = ephemeral(ctx);
-    match ctx.data().core.explain_code(&code) {
-        Some(a) => send_embeds(ctx, render::embeds(&a, None), private).await,
-        None => {
-            say(
-                ctx,
-                &format!("I do not know the code \"{}\".", clip(&code, 50)),
-                private,
-            )
-            .await
-        }
+    let x = match ctx.data().conv.explain(&code) {
+        Ok(x) => x,
+        Err(e) => return fail(ctx, e).await,
+    };
+    // One message with the decoding and the leading entries; the rest privately, as a list.
+    let (public, more) = render::explanation(&x);
+    let mut reply = CreateReply::default().ephemeral(private(ctx));
+    for e in &public {
+        reply = reply.embed(e.to_embed());
     }
+    ctx.send(reply).await?;
+    if let Some(more) = more {
+        ctx.send(CreateReply::default().embed(more.to_embed()).ephemeral(true))
+            .await?;
+    }
+    Ok(())
 }
 
 /// Support cases (staff).
@@ -179,84 +183,44 @@ pub async fn case(_ctx: Ctx<'_>) -> Result<(), Error> {
     Ok(())
 }
 
-fn case_line(c: &CaseView) -> String {
-    let who = if c.user_name.is_empty() {
-        c.user_id.clone()
-    } else {
-        c.user_name.clone()
-    };
-    let entry = c
-        .resolved_entry
-        .as_deref()
-        .or(c.entries.first().map(String::as_str))
-        .unwrap_or("-");
-    let text: String = c.text.split_whitespace().collect::<Vec<_>>().join(" ");
-    format!(
-        "#{} [{}] {} · {} · {} · {}",
-        c.id,
-        c.status,
-        c.created,
-        who,
-        entry,
-        clip(&text, 60)
-    )
-}
-
 /// Show one case.
-#[poise::command(slash_command, rename = "show", check = "staff")]
+#[poise::command(slash_command, rename = "show")]
 pub async fn case_show(ctx: Ctx<'_>, #[description = "Case number"] id: i64) -> Result<(), Error> {
-    let Some(c) = ctx.data().core.get_case(id).await? else {
-        return say(ctx, &format!("No case #{id}."), true).await;
-    };
-    let mut e = EmbedSpec {
-        title: format!("Case #{} ({})", c.id, c.status),
-        ..Default::default()
-    };
-    e.description = clip(&format!("```\n{}\n```", c.text.replace("```", "'''")), 1500);
-    let who = if c.user_name.is_empty() {
-        c.user_id.clone()
-    } else {
-        format!("{} ({})", c.user_name, c.user_id)
-    };
-    e.fields.push(("Asked by".into(), clip(&who, 1024)));
-    e.fields.push(("Opened".into(), clip(&c.created, 1024)));
-    if !c.entries.is_empty() {
-        e.fields.push(("Offered".into(), clip(&c.entries.join(", "), 1024)));
+    let by = actor(ctx).await;
+    match ctx.data().conv.case(id, &by).await {
+        Ok(c) => send_embeds(ctx, vec![render::case_embed(&c)], true).await,
+        Err(e) => fail(ctx, e).await,
     }
-    if let Some(r) = &c.resolved_entry {
-        e.fields.push(("Resolved with".into(), clip(r, 1024)));
-    }
-    if !c.topics.is_empty() {
-        e.fields.push(("Topics".into(), clip(&c.topics.join(", "), 1024)));
-    }
-    if let Some(l) = &c.message_link {
-        e.fields.push(("Message".into(), clip(l, 1024)));
-    }
-    send_embeds(ctx, vec![e], true).await
 }
 
 #[derive(Debug, Clone, Copy, poise::ChoiceParameter)]
 pub enum StatusChoice {
     #[name = "open"]
     Open,
+    #[name = "answered"]
+    Answered,
     #[name = "resolved"]
     Resolved,
     #[name = "wrong"]
     Wrong,
+    #[name = "dismissed"]
+    Dismissed,
 }
 
 impl StatusChoice {
     fn as_str(self) -> &'static str {
         match self {
             StatusChoice::Open => "open",
+            StatusChoice::Answered => "answered",
             StatusChoice::Resolved => "resolved",
             StatusChoice::Wrong => "wrong",
+            StatusChoice::Dismissed => "dismissed",
         }
     }
 }
 
 /// List recent cases.
-#[poise::command(slash_command, rename = "list", check = "staff")]
+#[poise::command(slash_command, rename = "list")]
 pub async fn case_list(
     ctx: Ctx<'_>,
     #[description = "Only cases of this user"] user: Option<serenity::User>,
@@ -267,6 +231,7 @@ pub async fn case_list(
     #[max = 3650]
     days: Option<u32>,
 ) -> Result<(), Error> {
+    let by = actor(ctx).await;
     let q = CaseQuery {
         user_id: user.map(|u| u.id.to_string()),
         topic,
@@ -274,21 +239,15 @@ pub async fn case_list(
         days,
         limit: 20,
     };
-    let cases = ctx.data().core.list_cases(&q).await?;
-    if cases.is_empty() {
-        return say(ctx, "No cases match.", true).await;
+    match ctx.data().conv.cases(&q, &by).await {
+        Ok(cases) if cases.is_empty() => say(ctx, "No cases match.", true).await,
+        Ok(cases) => send_embeds(ctx, vec![render::case_list(&cases)], true).await,
+        Err(e) => fail(ctx, e).await,
     }
-    let lines: Vec<String> = cases.iter().map(case_line).collect();
-    let e = EmbedSpec {
-        title: format!("{} case(s)", cases.len()),
-        description: clip(&lines.join("\n"), 4000),
-        ..Default::default()
-    };
-    send_embeds(ctx, vec![e], true).await
 }
 
 /// Mark a case resolved by a KB entry.
-#[poise::command(slash_command, rename = "resolve", check = "staff")]
+#[poise::command(slash_command, rename = "resolve")]
 pub async fn case_resolve(
     ctx: Ctx<'_>,
     #[description = "Case number"] id: i64,
@@ -296,22 +255,11 @@ pub async fn case_resolve(
     #[autocomplete = "complete_lookup"]
     entry: String,
 ) -> Result<(), Error> {
-    let core = &ctx.data().core;
-    if core.get_case(id).await?.is_none() {
-        return say(ctx, &format!("No case #{id}."), true).await;
+    let by = actor(ctx).await;
+    match ctx.data().conv.resolve(id, &entry, &by).await {
+        Ok(()) => say(ctx, &format!("Case #{id} resolved with `{}`.", entry.trim()), true).await,
+        Err(e) => fail(ctx, e).await,
     }
-    if core
-        .lookup(&entry, 1)
-        .await
-        .first()
-        .and_then(|a| a.findings.first())
-        .is_none_or(|f| f.entry_id != entry)
-    {
-        return say(ctx, &format!("There is no KB entry \"{}\".", clip(&entry, 64)), true).await;
-    }
-    core.judge(id, Verdict::Fixed, &entry, &ctx.author().id.to_string())
-        .await?;
-    say(ctx, &format!("Case #{id} resolved with `{entry}`."), true).await
 }
 
 /// Case statistics.
@@ -324,13 +272,10 @@ pub async fn stats(
     days: Option<u32>,
 ) -> Result<(), Error> {
     let days = days.unwrap_or(30);
-    let s = ctx.data().core.stats(days).await?;
-    let e = EmbedSpec {
-        title: format!("Cases in the last {days} days"),
-        description: clip(&s.lines.join("\n"), 4000),
-        ..Default::default()
-    };
-    send_embeds(ctx, vec![e], ephemeral(ctx)).await
+    match ctx.data().conv.stats(days).await {
+        Ok(s) => send_embeds(ctx, vec![render::stats_embed(&s, days)], private(ctx)).await,
+        Err(e) => fail(ctx, e).await,
+    }
 }
 
 /// Knowledge base (staff).
@@ -340,37 +285,79 @@ pub async fn kb(_ctx: Ctx<'_>) -> Result<(), Error> {
 }
 
 /// Reload the knowledge base from its files; the old one stays if the new one is broken.
-#[poise::command(slash_command, rename = "reload", check = "staff")]
+#[poise::command(slash_command, rename = "reload")]
 pub async fn kb_reload(ctx: Ctx<'_>) -> Result<(), Error> {
+    let by = actor(ctx).await;
+    if !by.staff {
+        return fail(ctx, crate::conversation::UserError::StaffOnly.into()).await;
+    }
     ctx.defer_ephemeral().await?;
-    match ctx.data().core.reload_kb().await {
+    match ctx.data().conv.reload_kb(&by).await {
         Ok(summary) => {
-            info!(by = %ctx.author().id, "KB reloaded: {summary}");
+            info!(by = %by.user_id, "KB reloaded: {summary}");
             say(ctx, &format!("Knowledge base reloaded: {summary}"), true).await
         }
-        Err(e) => {
-            say(
-                ctx,
-                &format!("Reload failed; the previous knowledge base stays active.\n{e:#}"),
-                true,
-            )
-            .await
-        }
+        Err(e) => fail(ctx, e).await,
     }
 }
 
-/// Message context menu: diagnose any message on request, even one the bot would not answer.
+/// Message context menu: diagnose any message on request, even one the bot would not answer
+/// unprompted. Public only in a watched channel and when the cooldown allows it, like an
+/// unprompted answer; otherwise only the person who asked sees it.
 #[poise::command(context_menu_command = "Diagnose with qntcbot")]
 pub async fn diagnose_message(ctx: Ctx<'_>, msg: serenity::Message) -> Result<(), Error> {
     let bot = ctx.data();
-    let private = ephemeral(ctx);
-    let text = watch::message_text(bot, &msg).await;
-    let d = bot.core.diagnose(&text);
-    if d.matches.is_empty() {
-        return say(ctx, "I found nothing QNTC-related in that message.", true).await;
+    let by = actor(ctx).await;
+    let watched = bot.cfg.watches(ctx.channel_id().get());
+    let text = watch::gather(bot, &msg.content, &msg.attachments).await;
+    let at = Place {
+        channel: msg.channel_id,
+        guild: msg.guild_id,
+        message: msg.id,
+    };
+    let m = Message {
+        origin: at.origin(&msg.author),
+        text,
+        edited: false,
+    };
+    let r = match bot.conv.on_request(m, &by, watched).await {
+        Ok(Heard::Reply(r)) => r,
+        Ok(Heard::Quiet(Quiet::OverBudget)) => {
+            return say(ctx, "That message is too large to diagnose in time.", true).await;
+        }
+        Ok(Heard::Quiet(_)) => return say(ctx, "I found nothing QNTC-related in that message.", true).await,
+        Err(e) => return fail(ctx, e).await,
+    };
+    let embeds = render::summary(&r.answer, Some(r.case));
+    let group = render::messages(embeds).into_iter().next().unwrap_or_default();
+    let mut reply = CreateReply::default().ephemeral(!r.public);
+    for e in &group {
+        reply = reply.embed(e.to_embed());
     }
-    let answer: Answer = bot.core.answer(&d);
-    let origin = watch::origin_of(&msg);
-    let case = bot.core.record_case(origin, &text, &d, true).await?;
-    send_embeds(ctx, render::summary(&answer, Some(case)), private).await
+    if let Some(row) = buttons::row(&r.actions) {
+        reply = reply.components(vec![row]);
+    }
+    let sent = match ctx.send(reply).await {
+        Ok(handle) if r.public => match handle.message().await {
+            Ok(m) => Ok(Delivery::Sent {
+                channel: m.channel_id.to_string(),
+                message_id: m.id.to_string(),
+            }),
+            Err(e) => {
+                // Sent, but where is unknown: buttons on it will be refused, the case counts.
+                warn!(error = %e, "cannot read back the answer just sent");
+                Ok(Delivery::Private)
+            }
+        },
+        Ok(_) => Ok(Delivery::Private),
+        Err(e) => Err(e),
+    };
+    match sent {
+        Ok(d) => bot.conv.delivered(r.ticket, d).await,
+        Err(e) => {
+            bot.conv.delivered(r.ticket, Delivery::Failed).await;
+            return Err(e.into());
+        }
+    }
+    Ok(())
 }

@@ -1,17 +1,14 @@
-//! The Discord adapter: watches support channels, answers with embeds, offers `/qntc` commands,
-//! and records every answer as a case. Built on poise over serenity.
-//!
-//! Everything Discord-specific lives here; the rest of qntcbot is reached through
-//! [`core::Core`].
+//! The Discord adapter: maps gateway events and commands to the conversation service
+//! ([`crate::conversation`]), downloads attachments, renders answers as embeds within Discord's
+//! limits, sends them (through a retrying REST relay) and reports each send. It holds no case
+//! policy. Built on poise over serenity.
 
 pub mod buttons;
 pub mod commands;
 pub mod config;
-pub mod cooldown;
-pub mod core;
-mod engine_core;
+mod inflight;
+pub mod relay;
 pub mod render;
-mod state;
 mod watch;
 
 use std::future::Future;
@@ -23,45 +20,49 @@ use serenity::{ClientBuilder, CreateAllowedMentions, GatewayIntents, HttpBuilder
 use tracing::{info, warn};
 
 pub use config::{ConfigError, DiscordConfig, Token};
-pub use engine_core::EngineCore;
 
-use self::cooldown::Cooldowns;
-use self::core::SharedCore;
-use self::state::{InFlight, Seen};
+use self::inflight::InFlight;
+use self::relay::{Relay, RetryPolicy};
+use crate::Engine;
+use crate::conversation::{Conversation, Settings};
 
 /// How long shutdown waits for replies that are being written.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// Where REST calls go when no `api_base_url` is configured.
+const DISCORD_API: &str = "https://discord.com";
 
 /// Shared state of a running bot: poise's user data.
 pub struct Bot {
     pub cfg: DiscordConfig,
-    pub core: SharedCore,
-    cooldowns: Cooldowns,
-    seen: Seen,
+    pub conv: Arc<Conversation>,
     inflight: InFlight,
     /// For attachment downloads: size-limited and with a timeout, unlike serenity's helper.
     downloads: reqwest::Client,
 }
 
 impl Bot {
-    pub fn new(cfg: DiscordConfig, core: SharedCore) -> Bot {
-        let cooldowns = Cooldowns::new(
-            Duration::from_secs(cfg.user_cooldown_secs),
-            Duration::from_secs(cfg.channel_cooldown_secs),
-        );
+    pub fn new(cfg: DiscordConfig, conv: Arc<Conversation>) -> Bot {
         let downloads = reqwest::Client::builder()
             .timeout(Duration::from_secs(15))
             .build()
             .unwrap_or_else(|_| reqwest::Client::new());
         Bot {
             cfg,
-            core,
-            cooldowns,
-            seen: Seen::default(),
+            conv,
             inflight: InFlight::default(),
             downloads,
         }
     }
+}
+
+/// The conversation service as the Discord adapter configures it.
+pub fn conversation(engine: Arc<Engine>, cfg: &DiscordConfig) -> Conversation {
+    let settings = Settings {
+        user_cooldown: Duration::from_secs(cfg.user_cooldown_secs),
+        channel_cooldown: Duration::from_secs(cfg.channel_cooldown_secs),
+        ..Settings::new("discord")
+    };
+    Conversation::new(engine, settings)
 }
 
 pub type Error = anyhow::Error;
@@ -77,15 +78,15 @@ fn intents() -> GatewayIntents {
 }
 
 /// Runs the bot until SIGINT or SIGTERM.
-pub async fn run(cfg: DiscordConfig, core: SharedCore) -> anyhow::Result<()> {
-    run_until(cfg, core, shutdown_signal()).await
+pub async fn run(cfg: DiscordConfig, conv: Arc<Conversation>) -> anyhow::Result<()> {
+    run_until(cfg, conv, shutdown_signal()).await
 }
 
 /// Runs the bot until `shutdown` completes, then stops the shards, lets replies in flight
-/// finish and closes the core (and with it the database).
+/// finish and closes the conversation service (and with it the database).
 pub async fn run_until(
     cfg: DiscordConfig,
-    core: SharedCore,
+    conv: Arc<Conversation>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let token = cfg
@@ -93,13 +94,16 @@ pub async fn run_until(
         .clone()
         .filter(|t| !t.is_empty())
         .ok_or(ConfigError::MissingToken)?;
-    let mut http = HttpBuilder::new(token.expose()).default_allowed_mentions(no_pings());
-    if let Some(base) = &cfg.api_base_url {
-        // serenity's rate limiter sends requests itself and ignores the proxy setting.
-        http = http.proxy(base.clone()).ratelimiter_disabled(true);
-        info!(base = %base, "Discord REST calls go to the configured API base URL");
-    }
-    let bot = Arc::new(Bot::new(cfg, core));
+    let base = cfg.api_base_url.clone().unwrap_or_else(|| DISCORD_API.to_string());
+    // Every REST call goes through the relay, which honours 429s; serenity's own rate limiter
+    // would bypass it (and it ignores the proxy setting).
+    let relay = Relay::start(&base, RetryPolicy::default()).await?;
+    let http = HttpBuilder::new(token.expose())
+        .default_allowed_mentions(no_pings())
+        .proxy(relay.url())
+        .ratelimiter_disabled(true);
+    info!(base = %base, "Discord REST calls go through the retrying relay");
+    let bot = Arc::new(Bot::new(cfg, conv));
     let framework = commands::framework(bot.clone());
     let mut client = ClientBuilder::new_with_http(http.build(), intents())
         .framework(framework)
@@ -116,7 +120,8 @@ pub async fn run_until(
     if !bot.inflight.wait_idle(DRAIN_TIMEOUT).await {
         warn!("shutdown: some replies were still being written after {DRAIN_TIMEOUT:?}");
     }
-    bot.core.close().await;
+    drop(relay);
+    bot.conv.close().await;
     info!("Discord adapter stopped");
     result.map_err(Into::into)
 }

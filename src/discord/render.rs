@@ -2,13 +2,14 @@
 //!
 //! Rendering goes through [`EmbedSpec`], a plain struct, so the limits are unit-tested without
 //! serenity. Long answers are split between fields and embeds at line boundaries; a step and
-//! its command always stay together, so a command is never cut.
+//! its command always stay together, so a command is never cut, and no cut ever leaves a code
+//! fence or an inline code span open ([`clip`]).
 
 use std::fmt::Write as _;
 
 use serenity::all::{Colour, CreateEmbed, CreateEmbedFooter};
 
-use super::core::{Answer, Finding, Step};
+use crate::conversation::{Answer, Case, CaseStats, Explanation, Finding};
 
 // Discord's documented embed limits.
 pub const TITLE_MAX: usize = 256;
@@ -64,14 +65,63 @@ fn count(s: &str) -> usize {
     s.chars().count()
 }
 
-/// Cuts `s` to at most `max` characters, marking the cut. For prose only, never commands.
+const FENCE: &str = "```";
+const CLOSE_FENCE: &str = "\n```";
+
+/// Cuts `s` to at most `max` characters, marking the cut with `…`. A cut never leaves a code
+/// fence (```` ``` ````) or an inline code span open: an open fence is closed within the limit,
+/// and a half inline span is dropped.
 pub fn clip(s: &str, max: usize) -> String {
     if count(s) <= max {
         return s.to_string();
     }
-    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    out
+    let mut take = max.saturating_sub(1);
+    loop {
+        let mut out: String = s.chars().take(take).collect();
+        // Never end on part of a fence marker.
+        while out.ends_with('`') {
+            out.pop();
+        }
+        let fences = out.matches(FENCE).count();
+        if fences % 2 == 1 {
+            if count(&out) + 1 + count(CLOSE_FENCE) <= max {
+                out.push('…');
+                out.push_str(CLOSE_FENCE);
+                return out;
+            }
+            if take == 0 {
+                return String::new();
+            }
+            take = take.saturating_sub(count(CLOSE_FENCE));
+            continue;
+        }
+        // Outside fences, an odd number of single backticks means a span was cut open.
+        let singles = out.replace(FENCE, "").matches('`').count();
+        if singles % 2 == 1
+            && let Some(last) = out.rfind('`')
+        {
+            out.truncate(last);
+        }
+        out.push('…');
+        return out;
+    }
+}
+
+/// `text` as one code block of at most `max` characters: shortened inside, fence always closed.
+pub fn code_block(text: &str, max: usize) -> String {
+    // A fence inside the text would end the block early.
+    let inner = text.replace(FENCE, "'''");
+    let room = max.saturating_sub(count("```\n") + count(CLOSE_FENCE));
+    let body: String = if count(&inner) > room {
+        let mut b: String = inner.chars().take(room.saturating_sub(1)).collect();
+        if room > 0 {
+            b.push('…');
+        }
+        b
+    } else {
+        inner
+    };
+    format!("```\n{body}{CLOSE_FENCE}")
 }
 
 /// Text that cannot break out of an inline code span.
@@ -319,10 +369,218 @@ fn finding(f: &Finding, headline: Option<&str>, case_id: Option<i64>) -> Vec<Emb
     out
 }
 
+/// Who asked, as shown: display name and id, or whichever is known.
+fn asker(c: &Case) -> String {
+    match (c.user_name.as_deref(), c.user_id.as_deref()) {
+        (Some(n), Some(id)) if n != id => format!("{n} ({id})"),
+        (Some(n), _) => n.to_string(),
+        (None, Some(id)) => id.to_string(),
+        (None, None) => "-".to_string(),
+    }
+}
+
+/// `/qntc case show`: the case text as a code block that is always closed, and its facts.
+pub fn case_embed(c: &Case) -> EmbedSpec {
+    const TEXT_MAX: usize = 1500;
+    let mut e = EmbedSpec {
+        title: clip(&format!("Case #{} ({})", c.id, c.status), TITLE_MAX),
+        description: code_block(&c.text, TEXT_MAX),
+        colour: COLOUR_TENTATIVE,
+        ..Default::default()
+    };
+    let mut facts: Vec<(&str, String)> = vec![
+        ("Asked by", asker(c)),
+        ("Opened", c.created_at.format("%Y-%m-%d %H:%M UTC").to_string()),
+        ("Answered", if c.replied { "yes" } else { "no" }.to_string()),
+    ];
+    if !c.matches.is_empty() {
+        let offered: Vec<String> = c
+            .matches
+            .iter()
+            .map(|m| format!("{} ({:.0}%)", m.entry_id, m.confidence * 100.0))
+            .collect();
+        facts.push(("Offered", offered.join(", ")));
+    }
+    if let Some(r) = &c.fixed_by {
+        facts.push(("Resolved with", r.clone()));
+    }
+    let mut topics: Vec<&str> = Vec::new();
+    for t in c.matches.iter().flat_map(|m| &m.topics) {
+        if !topics.contains(&t.as_str()) {
+            topics.push(t);
+        }
+    }
+    if !topics.is_empty() {
+        facts.push(("Topics", topics.join(", ")));
+    }
+    if c.repeats > 0 {
+        facts.push(("Repeats", c.repeats.to_string()));
+    }
+    if let Some(l) = &c.message_link {
+        facts.push(("Message", l.clone()));
+    }
+    let history: Vec<String> = c
+        .events
+        .iter()
+        .map(|ev| {
+            let entry = ev
+                .entry
+                .as_deref()
+                .map(|x| format!(" `{}`", x.replace('`', "'")))
+                .unwrap_or_default();
+            format!(
+                "{} {} → {} by {}{entry}",
+                ev.at.format("%m-%d %H:%M"),
+                ev.kind,
+                ev.status,
+                ev.by
+            )
+        })
+        .collect();
+    if !history.is_empty() {
+        facts.push(("History", join_within(&history, FIELD_VALUE_MAX)));
+    }
+    for (name, value) in facts {
+        push_field(&mut e, name, &clip(&value, FIELD_VALUE_MAX));
+    }
+    e
+}
+
+/// One line per case for `/qntc case list`.
+pub fn case_list(cases: &[Case]) -> EmbedSpec {
+    let lines: Vec<String> = cases
+        .iter()
+        .map(|c| {
+            let entry = c
+                .fixed_by
+                .as_deref()
+                .or(c.matches.first().map(|m| m.entry_id.as_str()))
+                .unwrap_or("-");
+            let text: String = c.text.split_whitespace().collect::<Vec<_>>().join(" ");
+            // Chat text must not open formatting in a list line.
+            let text = text.replace('`', "'");
+            format!(
+                "#{} [{}] {} · {} · {} · {}",
+                c.id,
+                c.status,
+                c.created_at.format("%Y-%m-%d %H:%M"),
+                clip(&asker(c), 40),
+                entry,
+                clip(&text, 60)
+            )
+        })
+        .collect();
+    EmbedSpec {
+        title: format!("{} case(s)", cases.len()),
+        description: join_within(&lines, DESCRIPTION_MAX),
+        colour: COLOUR_TENTATIVE,
+        ..Default::default()
+    }
+}
+
+/// `/qntc stats`: the service's numbers in words.
+pub fn stats_embed(s: &CaseStats, days: u32) -> EmbedSpec {
+    let count = |k: &str| s.by_status.get(k).copied().unwrap_or(0);
+    let mut lines = vec![
+        format!("{} case(s), {} repeat report(s)", s.total, s.repeats),
+        format!(
+            "{} resolved, {} answered, {} open, {} wrong, {} dismissed; {} unanswered",
+            count("resolved"),
+            count("answered"),
+            count("open"),
+            count("wrong"),
+            count("dismissed"),
+            s.unanswered
+        ),
+    ];
+    if let Some(m) = s.median_resolution_secs {
+        lines.push(format!("median time to resolution: {:.1} h", m / 3600.0));
+    }
+    if !s.top_topics.is_empty() {
+        let top: Vec<String> = s
+            .top_topics
+            .iter()
+            .take(5)
+            .map(|t| format!("{} ({})", t.topic, t.cases))
+            .collect();
+        lines.push(format!("top problems: {}", top.join(", ")));
+    }
+    if !s.top_entries.is_empty() {
+        let top: Vec<String> = s
+            .top_entries
+            .iter()
+            .take(5)
+            .map(|t| format!("`{}` ({})", t.entry_id.replace('`', "'"), t.cases))
+            .collect();
+        lines.push(format!("most offered: {}", top.join(", ")));
+    }
+    EmbedSpec {
+        title: format!("Cases in the last {days} days"),
+        description: join_within(&lines, DESCRIPTION_MAX),
+        colour: COLOUR_CONFIDENT,
+        ..Default::default()
+    }
+}
+
+/// `/qntc explain`: the decoding and the leading entries as one message, and the other
+/// entries as a list (sent privately by the caller), within one message's limits each.
+pub fn explanation(x: &Explanation) -> (Vec<EmbedSpec>, Option<EmbedSpec>) {
+    let mut head = EmbedSpec {
+        title: clip(&x.headline, TITLE_MAX),
+        description: x.note.as_deref().map(|n| clip(n, DESCRIPTION_MAX)).unwrap_or_default(),
+        colour: COLOUR_CONFIDENT,
+        ..Default::default()
+    };
+    if !x.more.is_empty() {
+        head.footer = Some(format!(
+            "{} more entr{} listed for you below.",
+            x.more.len(),
+            if x.more.len() == 1 { "y" } else { "ies" }
+        ));
+    }
+    let mut public = vec![head];
+    let mut used = public[0].chars();
+    for f in &x.leads {
+        let answer = Answer {
+            headline: String::new(),
+            findings: vec![f.clone()],
+            note: None,
+        };
+        // Each lead in its shortest form; leads that would not fit the one message are listed
+        // with the rest instead.
+        let s = summary(&answer, None);
+        let n: usize = s.iter().map(EmbedSpec::chars).sum();
+        if public.len() + s.len() <= EMBEDS_PER_MESSAGE_MAX && used + n <= MESSAGE_EMBED_CHARS_MAX {
+            used += n;
+            public.extend(s);
+        }
+    }
+    let shown: Vec<&str> = public.iter().filter_map(|e| e.footer.as_deref()).collect();
+    let mut rest: Vec<String> = Vec::new();
+    for f in &x.leads {
+        if !shown.iter().any(|s| s.starts_with(&format!("KB {}", f.entry_id))) {
+            rest.push(format!("• {} — `{}`", f.title, f.entry_id.replace('`', "'")));
+        }
+    }
+    rest.extend(
+        x.more
+            .iter()
+            .map(|m| format!("• {} — `{}`", m.title, m.entry_id.replace('`', "'"))),
+    );
+    let more = (!rest.is_empty()).then(|| EmbedSpec {
+        title: "Also listed for this code".into(),
+        description: join_within(&rest, DESCRIPTION_MAX),
+        footer: Some("/qntc lookup <id> shows one in full.".into()),
+        colour: COLOUR_TENTATIVE,
+        ..Default::default()
+    });
+    (public, more)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::discord::core::{Reference, Step};
+    use crate::conversation::{Reference, Step};
 
     fn finding(n: usize, steps: usize, step_len: usize) -> Finding {
         Finding {
@@ -483,5 +741,32 @@ mod tests {
             None,
         );
         check_limits(&e);
+    }
+
+    #[test]
+    fn clip_never_leaves_a_fence_or_code_span_open() {
+        let text = format!(
+            "Intro\n```\n{}\n```\nafter `WRKLNK '/QNTC'` done",
+            "line of log\n".repeat(300)
+        );
+        for max in [5, 10, 20, 50, 100, 1000, 1024, 3000, 3605, 3610, 4096] {
+            let c = clip(&text, max);
+            assert!(count(&c) <= max, "{max}: {}", count(&c));
+            assert_eq!(c.matches("```").count() % 2, 0, "{max}: {c}");
+            assert_eq!(c.replace("```", "").matches('`').count() % 2, 0, "{max}: {c}");
+        }
+        assert_eq!(clip("short", 10), "short");
+    }
+
+    #[test]
+    fn code_block_is_always_closed() {
+        for text in ["", "x", &"y".repeat(5000), "has ``` inside ``` it"] {
+            for max in [8, 20, 1500] {
+                let b = code_block(text, max);
+                assert!(b.starts_with("```\n") && b.ends_with("\n```"), "{b}");
+                assert_eq!(b.matches("```").count(), 2, "{b}");
+                assert!(count(&b) <= max.max(8), "{max}: {}", count(&b));
+            }
+        }
     }
 }

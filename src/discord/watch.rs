@@ -1,22 +1,18 @@
 //! Gateway events: new and edited messages in watched channels, and presses of the answer
-//! buttons.
+//! buttons. Each is mapped to the conversation service; what comes back is rendered and sent.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use poise::serenity_prelude as serenity;
 use serenity::{
     Attachment, ChannelId, ComponentInteraction, CreateActionRow, CreateInteractionResponse,
     CreateInteractionResponseMessage, CreateMessage, CreateThread, FullEvent, GuildId, Member, MessageId, User,
 };
-use tracing::{debug, info, warn};
+use tracing::{debug, error, info, warn};
 
-use super::buttons::{Action, ButtonId};
-use super::core::{CaseOrigin, Verdict};
 use super::render::{self, EmbedSpec};
-use super::state::signature;
-use super::{Bot, Error, no_pings};
-use crate::Diagnosis;
+use super::{Bot, Error, buttons, no_pings};
+use crate::conversation::{Actor, ConvError, Delivery, Heard, Message, Origin, Press, Reply, Shown, View};
 
 /// At most this many attachments of one message are read.
 const MAX_ATTACHMENTS: usize = 3;
@@ -36,13 +32,12 @@ pub async fn on_event(fw: poise::FrameworkContext<'_, Arc<Bot>, Error>, event: &
             if m.author.bot || m.webhook_id.is_some() || m.author.id == fw.bot_id() {
                 return Ok(());
             }
-            let origin = Origin {
+            let at = Place {
                 channel: m.channel_id,
                 guild: m.guild_id,
                 message: m.id,
-                user: &m.author,
             };
-            on_text(ctx, bot, origin, &m.content, &m.attachments, false).await;
+            on_text(ctx, bot, at, &m.author, &m.content, &m.attachments, false).await;
         }
         FullEvent::MessageUpdate { event: e, .. } => {
             let (Some(author), Some(content)) = (&e.author, &e.content) else {
@@ -52,36 +47,33 @@ pub async fn on_event(fw: poise::FrameworkContext<'_, Arc<Bot>, Error>, event: &
                 return Ok(());
             }
             let attachments = e.attachments.clone().unwrap_or_default();
-            let origin = Origin {
+            let at = Place {
                 channel: e.channel_id,
                 guild: e.guild_id,
                 message: e.id,
-                user: author,
             };
-            on_text(ctx, bot, origin, content, &attachments, true).await;
+            on_text(ctx, bot, at, author, content, &attachments, true).await;
         }
         FullEvent::InteractionCreate {
             interaction: serenity::Interaction::Component(c),
         } => {
             let _busy = bot.inflight.enter();
-            if let Err(e) = on_button(ctx, bot, c).await {
-                warn!(error = %e, "button press failed");
-            }
+            on_button(ctx, bot, c).await;
         }
         _ => {}
     }
     Ok(())
 }
 
+/// Where a message is.
 #[derive(Clone, Copy)]
-struct Origin<'a> {
-    channel: ChannelId,
-    guild: Option<GuildId>,
-    message: MessageId,
-    user: &'a User,
+pub struct Place {
+    pub channel: ChannelId,
+    pub guild: Option<GuildId>,
+    pub message: MessageId,
 }
 
-impl Origin<'_> {
+impl Place {
     fn link(&self) -> String {
         match self.guild {
             Some(g) => format!("https://discord.com/channels/{g}/{}/{}", self.channel, self.message),
@@ -89,72 +81,64 @@ impl Origin<'_> {
         }
     }
 
-    fn case_origin(&self, thread: Option<ChannelId>) -> CaseOrigin {
-        CaseOrigin {
+    pub fn origin(&self, author: &User) -> Origin {
+        Origin {
             workspace: self.guild.map(|g| g.to_string()),
             channel: self.channel.to_string(),
-            thread: thread.map(|t| t.to_string()),
+            thread: None,
+            message_id: self.message.to_string(),
             message_link: Some(self.link()),
-            user_id: self.user.id.to_string(),
-            user_name: self.user.name.clone(),
+            user_id: author.id.to_string(),
+            user_name: author.name.clone(),
         }
     }
+}
+
+/// Logs an error the user does not need the details of; returns the text they are shown.
+pub fn shown(e: &ConvError, what: &str) -> String {
+    if let ConvError::Internal(inner) = e {
+        error!(error = %format!("{inner:#}"), "{what} failed");
+    }
+    e.shown()
 }
 
 async fn on_text(
     ctx: &serenity::Context,
     bot: &Bot,
-    origin: Origin<'_>,
+    at: Place,
+    author: &User,
     content: &str,
     attachments: &[Attachment],
     edited: bool,
 ) {
-    if !bot.cfg.watches(origin.channel.get()) {
+    if !bot.cfg.watches(at.channel.get()) {
         return;
     }
     let _busy = bot.inflight.enter();
     let text = gather(bot, content, attachments).await;
-    if text.trim().is_empty() {
-        return;
-    }
-    let d = bot.core.diagnose(&text);
-    let previous = bot.seen.replace(origin.message.get(), signature(&d));
-    if edited && previous.as_deref() == Some(signature(&d).as_str()) {
-        debug!(message = %origin.message, "edit did not change the evidence");
-        return;
-    }
-    if !d.reply {
-        return;
-    }
-    if !bot
-        .cooldowns
-        .try_take(origin.user.id.get(), origin.channel.get(), Instant::now())
-    {
-        debug!(user = %origin.user.id, channel = %origin.channel, "cooling down; not answering");
-        if let Err(e) = bot.core.record_case(origin.case_origin(None), &text, &d, false).await {
-            warn!(error = %e, "could not record a case");
+    let m = Message {
+        origin: at.origin(author),
+        text,
+        edited,
+    };
+    match bot.conv.on_message(m).await {
+        Ok(Heard::Reply(r)) => deliver(ctx, bot, at, r).await,
+        Ok(Heard::Quiet(q)) => debug!(message = %at.message, why = ?q, "not answering"),
+        Err(e) => {
+            shown(&e, "handling a message");
         }
-        return;
-    }
-    if let Err(e) = answer(ctx, bot, origin, &text, &d).await {
-        warn!(error = %e, channel = %origin.channel, "could not answer a message");
     }
 }
 
-async fn answer(
-    ctx: &serenity::Context,
-    bot: &Bot,
-    origin: Origin<'_>,
-    text: &str,
-    d: &Diagnosis,
-) -> Result<(), Error> {
-    let answer = bot.core.answer(d);
+/// Sends an answer as a reply to the message (or in a new thread on it) and tells the service
+/// how the send went.
+async fn deliver(ctx: &serenity::Context, bot: &Bot, at: Place, r: Reply) {
     let thread = if bot.cfg.reply_in_thread {
-        let name = answer.findings.first().map_or("qntcbot", |f| f.title.as_str());
+        let name = r.answer.findings.first().map_or("qntcbot", |f| f.title.as_str());
         let name: String = render::clip(name, 100);
-        match origin
+        match at
             .channel
-            .create_thread_from_message(&ctx.http, origin.message, CreateThread::new(name))
+            .create_thread_from_message(&ctx.http, at.message, CreateThread::new(name))
             .await
         {
             Ok(t) => Some(t.id),
@@ -166,32 +150,36 @@ async fn answer(
     } else {
         None
     };
-    // The case id goes into the footer and the buttons, so record before sending.
-    let case = bot.core.record_case(origin.case_origin(thread), text, d, true).await?;
-    let embeds = render::summary(&answer, Some(case));
-    let top = answer.findings.first().map(|f| f.entry_id.as_str());
-    let target = thread.unwrap_or(origin.channel);
-    let reference = thread.is_none().then_some((origin.channel, origin.message));
-    send(
-        ctx,
-        target,
-        reference,
-        embeds,
-        top.and_then(|e| super::buttons::row(case, e)),
-    )
-    .await
+    let embeds = render::summary(&r.answer, Some(r.case));
+    let target = thread.unwrap_or(at.channel);
+    let reference = thread.is_none().then_some((at.channel, at.message));
+    match send(ctx, target, reference, embeds, buttons::row(&r.actions)).await {
+        Ok(first) => {
+            let outcome = Delivery::Sent {
+                channel: target.to_string(),
+                message_id: first.to_string(),
+            };
+            bot.conv.delivered(r.ticket, outcome).await;
+        }
+        Err(e) => {
+            warn!(error = %e, channel = %at.channel, case = r.case, "could not deliver an answer");
+            bot.conv.delivered(r.ticket, Delivery::Failed).await;
+        }
+    }
 }
 
-/// Sends embeds as few messages as the limits allow; buttons go on the first message.
+/// Sends embeds as few messages as the limits allow; buttons go on the first message, whose
+/// id is returned.
 async fn send(
     ctx: &serenity::Context,
     channel: ChannelId,
     reference: Option<(ChannelId, MessageId)>,
     embeds: Vec<EmbedSpec>,
     buttons: Option<CreateActionRow>,
-) -> Result<(), Error> {
+) -> Result<MessageId, Error> {
     let mut buttons = buttons;
     let mut reference = reference;
+    let mut first = None;
     for group in render::messages(embeds) {
         let mut m = CreateMessage::new()
             .embeds(group.iter().map(EmbedSpec::to_embed).collect())
@@ -202,9 +190,10 @@ async fn send(
         if let Some(row) = buttons.take() {
             m = m.components(vec![row]);
         }
-        channel.send_message(&ctx.http, m).await?;
+        let sent = channel.send_message(&ctx.http, m).await?;
+        first.get_or_insert(sent.id);
     }
-    Ok(())
+    first.ok_or_else(|| anyhow::anyhow!("nothing to send"))
 }
 
 fn is_text_attachment(a: &Attachment) -> bool {
@@ -214,8 +203,9 @@ fn is_text_attachment(a: &Attachment) -> bool {
         || a.content_type.as_deref().is_some_and(|t| t.starts_with("text/plain"))
 }
 
-/// The message text plus its text attachments, each attachment bounded by the configured size.
-async fn gather(bot: &Bot, content: &str, attachments: &[Attachment]) -> String {
+/// The message text plus its text attachments; each attachment's declared size is checked
+/// before anything is downloaded, and the download itself stops at the same limit.
+pub async fn gather(bot: &Bot, content: &str, attachments: &[Attachment]) -> String {
     let mut text = content.to_string();
     let max = bot.cfg.max_attachment_bytes;
     for a in attachments
@@ -239,24 +229,12 @@ async fn gather(bot: &Bot, content: &str, attachments: &[Attachment]) -> String 
     text
 }
 
-/// Text and attachments of a message the context-menu command was used on.
-pub async fn message_text(bot: &Bot, m: &serenity::Message) -> String {
-    gather(bot, &m.content, &m.attachments).await
-}
-
-pub fn origin_of(m: &serenity::Message) -> CaseOrigin {
-    Origin {
-        channel: m.channel_id,
-        guild: m.guild_id,
-        message: m.id,
-        user: &m.author,
-    }
-    .case_origin(None)
-}
-
 /// Downloads at most `max` bytes; the declared size is not trusted.
 async fn download(client: &reqwest::Client, url: &str, max: u64) -> Result<Vec<u8>, Error> {
     let mut resp = client.get(url).send().await?.error_for_status()?;
+    if resp.content_length().is_some_and(|n| n > max) {
+        anyhow::bail!("attachment larger than {max} bytes");
+    }
     let mut out = Vec::new();
     while let Some(chunk) = resp.chunk().await? {
         if (out.len() + chunk.len()) as u64 > max {
@@ -276,70 +254,81 @@ pub fn is_staff(cfg: &super::DiscordConfig, member: Option<&Member>) -> bool {
     }
 }
 
-async fn reply_ephemeral(ctx: &serenity::Context, c: &ComponentInteraction, text: &str) -> Result<(), Error> {
-    let msg = CreateInteractionResponseMessage::new()
-        .content(text)
-        .ephemeral(true)
-        .allowed_mentions(no_pings());
-    c.create_response(&ctx.http, CreateInteractionResponse::Message(msg))
-        .await?;
-    Ok(())
+pub fn actor(cfg: &super::DiscordConfig, user: &User, member: Option<&Member>) -> Actor {
+    Actor {
+        user_id: user.id.to_string(),
+        user_name: user.name.clone(),
+        staff: is_staff(cfg, member),
+    }
 }
 
-async fn on_button(ctx: &serenity::Context, bot: &Bot, c: &ComponentInteraction) -> Result<(), Error> {
-    let Some(id) = ButtonId::parse(&c.data.custom_id) else {
-        return reply_ephemeral(ctx, c, "This button is not one of mine.").await;
+fn ephemeral(text: &str) -> CreateInteractionResponse {
+    CreateInteractionResponse::Message(
+        CreateInteractionResponseMessage::new()
+            .content(render::clip(text, 2000))
+            .ephemeral(true)
+            .allowed_mentions(no_pings()),
+    )
+}
+
+/// A view as the embeds of one message.
+fn view_embeds(v: &View) -> Vec<serenity::CreateEmbed> {
+    let embeds = if v.answer.findings.is_empty() {
+        render::embeds(&v.answer, Some(v.case))
+    } else {
+        render::summary(&v.answer, Some(v.case))
     };
-    let Some(case) = bot.core.get_case(id.case).await? else {
-        return reply_ephemeral(ctx, c, "That case no longer exists.").await;
+    render::messages(embeds)
+        .into_iter()
+        .next()
+        .unwrap_or_default()
+        .iter()
+        .map(EmbedSpec::to_embed)
+        .collect()
+}
+
+async fn on_button(ctx: &serenity::Context, bot: &Bot, c: &ComponentInteraction) {
+    let press = Press {
+        token: c.data.custom_id.clone(),
+        by: actor(&bot.cfg, &c.user, c.member.as_ref()),
+        channel: c.channel_id.to_string(),
+        message_id: c.message.id.to_string(),
     };
-    if !case.entries.contains(&id.entry) {
-        return reply_ephemeral(ctx, c, "This button does not belong to that case.").await;
-    }
-    let by = c.user.id.to_string();
-    let asker = case.user_id == by;
-    match id.action {
-        Action::Fixed => {
-            bot.core.judge(case.id, Verdict::Fixed, &id.entry, &by).await?;
-            let text = format!("Thanks! Case #{} is marked resolved by `{}`.", case.id, id.entry);
-            reply_ephemeral(ctx, c, &text).await
+    let response = match bot.conv.on_action(&press).await {
+        Ok(Shown::Notice(n)) => ephemeral(&n.to_string()),
+        Ok(Shown::Update(v)) => {
+            // The same message, edited: a second "Not it" never adds a public message.
+            let components = buttons::row(&v.actions).map_or_else(Vec::new, |r| vec![r]);
+            CreateInteractionResponse::UpdateMessage(
+                CreateInteractionResponseMessage::new()
+                    .embeds(view_embeds(&v))
+                    .components(components)
+                    .allowed_mentions(no_pings()),
+            )
         }
-        Action::NotIt => {
-            bot.core.judge(case.id, Verdict::Wrong, &id.entry, &by).await?;
-            let d = bot.core.diagnose(&case.text);
-            let mut answer = bot.core.answer(&d);
-            // Offer only what has not been shown and rejected yet.
-            answer.findings.retain(|f| f.entry_id != id.entry);
-            answer.findings.truncate(2);
-            let Some(next) = answer.findings.first().map(|f| f.entry_id.clone()) else {
-                let text = format!(
-                    "Noted. Nothing else in the knowledge base fits case #{}; staff will have a look.",
-                    case.id
-                );
-                return reply_ephemeral(ctx, c, &text).await;
-            };
-            answer.headline = "Maybe one of these instead:".into();
-            let embeds = render::embeds(&answer, Some(case.id));
-            let group = render::messages(embeds).into_iter().next().unwrap_or_default();
-            let mut msg = CreateInteractionResponseMessage::new()
-                .embeds(group.iter().map(EmbedSpec::to_embed).collect())
+        Ok(Shown::Private(v)) => {
+            let mut m = CreateInteractionResponseMessage::new()
+                .embeds(view_embeds(&v))
+                .ephemeral(true)
                 .allowed_mentions(no_pings());
-            if let Some(row) = super::buttons::row(case.id, &next) {
-                msg = msg.components(vec![row]);
+            if let Some(row) = buttons::row(&v.actions) {
+                m = m.components(vec![row]);
             }
-            c.create_response(&ctx.http, CreateInteractionResponse::Message(msg))
-                .await?;
-            Ok(())
+            CreateInteractionResponse::Message(m)
         }
-        Action::Dismiss => {
-            if !(asker || is_staff(&bot.cfg, c.member.as_ref())) {
-                return reply_ephemeral(ctx, c, "Only the person who asked, or staff, can dismiss this answer.").await;
+        Ok(Shown::Remove(n)) => {
+            if let Err(e) = c.message.delete(&ctx.http).await {
+                warn!(error = %e, "cannot delete a dismissed answer");
             }
-            c.create_response(&ctx.http, CreateInteractionResponse::Acknowledge)
-                .await?;
-            c.message.delete(&ctx.http).await?;
-            info!(case = case.id, by = %by, "answer dismissed");
-            Ok(())
+            ephemeral(&n.to_string())
         }
+        Err(e) => ephemeral(&shown(&e, "a button press")),
+    };
+    if let Err(e) = c.create_response(&ctx.http, response).await {
+        warn!(error = %e, "cannot answer a button press");
+        // Last resort, so the user does not see "interaction failed" for our error.
+        let _ = c
+            .create_response(&ctx.http, ephemeral(crate::conversation::APOLOGY))
+            .await;
     }
 }

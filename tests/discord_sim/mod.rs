@@ -35,6 +35,29 @@ pub struct Req {
     pub path: String,
     pub body: Value,
     pub at: Instant,
+    /// Status the simulator answered with.
+    pub status: u16,
+    /// The JSON it answered with (`Null` for none), e.g. the posted message with its id.
+    pub response: Value,
+}
+
+/// Something the simulator does to matching REST requests instead of (or before) answering.
+#[derive(Debug, Clone)]
+pub enum FaultKind {
+    /// 429 with `retry_after` (seconds) in the JSON body and the `Retry-After` header.
+    RateLimited(f64),
+    /// This status with a Discord-style JSON error body.
+    Status(u16),
+    /// Answer normally, but only after this long.
+    Delay(Duration),
+}
+
+#[derive(Debug, Clone)]
+struct Fault {
+    method: String,
+    path_contains: String,
+    kind: FaultKind,
+    times: usize,
 }
 
 struct Inner {
@@ -46,7 +69,12 @@ struct Inner {
     events_tx: mpsc::UnboundedSender<(String, Value)>,
     events_rx: AsyncMutex<mpsc::UnboundedReceiver<(String, Value)>>,
     files: std::sync::Mutex<HashMap<String, Vec<u8>>>,
+    /// Served this much later than asked (per file name).
+    slow_files: std::sync::Mutex<HashMap<String, Duration>>,
     next_id: AtomicU64,
+    faults: std::sync::Mutex<Vec<Fault>>,
+    /// Every REST request as it arrives (before any delay), for "is it in flight?" checks.
+    arrivals: std::sync::Mutex<Vec<Req>>,
 }
 
 #[derive(Clone)]
@@ -65,7 +93,10 @@ impl Sim {
             events_tx,
             events_rx: AsyncMutex::new(events_rx),
             files: Default::default(),
+            slow_files: Default::default(),
             next_id: AtomicU64::new(900_000_000_000_000_000),
+            faults: Default::default(),
+            arrivals: Default::default(),
         });
         let app = Router::new()
             .route("/gateway", any(gateway))
@@ -91,6 +122,35 @@ impl Sim {
 
     pub fn frames(&self) -> Vec<Value> {
         self.0.frames.lock().unwrap().clone()
+    }
+
+    /// The next `times` requests with this method whose path contains `path_contains` get
+    /// `kind` instead of the normal answer.
+    pub fn fault(&self, method: &str, path_contains: &str, kind: FaultKind, times: usize) {
+        self.0.faults.lock().unwrap().push(Fault {
+            method: method.to_string(),
+            path_contains: path_contains.to_string(),
+            kind,
+            times,
+        });
+    }
+
+    /// Waits (bounded) for a request matching `pred` to arrive, answered or not.
+    pub async fn wait_arrival(&self, timeout: Duration, pred: impl Fn(&Req) -> bool) -> Option<Req> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let notified = self.0.changed.notified();
+            if let Some(r) = self.0.arrivals.lock().unwrap().iter().find(|r| pred(r)) {
+                return Some(r.clone());
+            }
+            let left = deadline.checked_duration_since(Instant::now())?;
+            let _ = tokio::time::timeout(left, notified).await;
+        }
+    }
+
+    /// Serves the file `name` only after `delay`.
+    pub fn slow_file(&self, name: &str, delay: Duration) {
+        self.0.slow_files.lock().unwrap().insert(name.to_string(), delay);
     }
 
     pub fn count(&self, pred: impl Fn(&Req) -> bool) -> usize {
@@ -163,6 +223,11 @@ impl Sim {
         self.interaction(3, data, Some(message), user, roles, channel)
     }
 
+    /// Injects INTERACTION_CREATE with arbitrary `data` (e.g. a context-menu command).
+    pub fn interaction_raw(&self, kind: u8, data: Value, user: u64, roles: &[u64], channel: u64) -> u64 {
+        self.interaction(kind, data, None, user, roles, channel)
+    }
+
     fn interaction(
         &self,
         kind: u8,
@@ -222,15 +287,63 @@ async fn rest(State(s): State<Arc<Inner>>, req: Request) -> Response {
         .await
         .unwrap_or_default();
     let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    let resp = route(&s, &method, &path, &body);
+    s.arrivals.lock().unwrap().push(Req {
+        method: method.to_string(),
+        path: path.clone(),
+        body: body.clone(),
+        at: Instant::now(),
+        status: 0,
+        response: Value::Null,
+    });
+    s.changed.notify_waiters();
+    let fault = {
+        let mut faults = s.faults.lock().unwrap();
+        let hit = faults
+            .iter_mut()
+            .find(|f| f.times > 0 && f.method == method.as_str() && path.contains(&f.path_contains));
+        hit.map(|f| {
+            f.times -= 1;
+            f.kind.clone()
+        })
+    };
+    if let Some(name) = path.strip_prefix("/files/") {
+        let delay = s.slow_files.lock().unwrap().get(name).copied();
+        if let Some(d) = delay {
+            tokio::time::sleep(d).await;
+        }
+    }
+    let resp = match fault {
+        Some(FaultKind::RateLimited(secs)) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            [
+                ("content-type", "application/json".to_string()),
+                ("retry-after", format!("{secs}")),
+            ],
+            json!({"message": "You are being rate limited.", "retry_after": secs, "global": false}).to_string(),
+        )
+            .into_response(),
+        Some(FaultKind::Status(code)) => json_response(
+            StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            json!({"message": "simulated failure", "code": 0}),
+        ),
+        Some(FaultKind::Delay(d)) => {
+            tokio::time::sleep(d).await;
+            route(&s, &method, &path, &body)
+        }
+        None => route(&s, &method, &path, &body),
+    };
+    let (parts, resp_body) = resp.into_parts();
+    let resp_bytes = axum::body::to_bytes(resp_body, usize::MAX).await.unwrap_or_default();
     s.requests.lock().unwrap().push(Req {
         method: method.to_string(),
         path,
         body,
         at: Instant::now(),
+        status: parts.status.as_u16(),
+        response: serde_json::from_slice(&resp_bytes).unwrap_or(Value::Null),
     });
     s.changed.notify_waiters();
-    resp
+    Response::from_parts(parts, axum::body::Body::from(resp_bytes))
 }
 
 fn route(s: &Inner, method: &Method, path: &str, body: &Value) -> Response {
