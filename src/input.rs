@@ -105,7 +105,7 @@ fn utf16<'a>(body: &'a [u8], enc: &'static encoding_rs::Encoding) -> Decoded<'a>
 }
 
 fn utf32(body: &[u8], word: fn([u8; 4]) -> u32) -> Decoded<'_> {
-    let mut lossy = body.len() % 4 != 0;
+    let mut lossy = !body.len().is_multiple_of(4);
     let text = body
         .chunks_exact(4)
         .map(|c| {

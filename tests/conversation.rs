@@ -308,7 +308,7 @@ async fn handmade_case(chat: &FakeChat, offered: &[(&str, f64)]) -> Posted {
         reply: true,
         matches,
         evidence: Evidence::default(),
-        unknown_ids: Vec::new(),
+        ..Diagnosis::default()
     };
     let origin = chat.origin("support", "U1", &chat.next_id());
     let r = chat.conv.record(&origin, "handmade", &d, false).await.unwrap();

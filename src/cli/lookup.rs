@@ -131,7 +131,7 @@ fn rank_code_answer(engine: &Engine, query: &str, mut answer: Answer) -> Answer 
     let key = |f: &Finding| {
         let e = kb.index_of(&f.entry_id).map(|i| &kb.entries[i]);
         (
-            !standout.is_some_and(|m| m.id == f.entry_id),
+            standout.is_none_or(|m| m.id != f.entry_id),
             !e.is_some_and(|e| e.message_ids.iter().any(|id| note.contains(id.as_str()))),
             !e.is_some_and(|e| e.triage),
             e.map_or(usize::MAX, |e| e.error_codes.len() + e.message_ids.len()),

@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 
 use serenity::all::{Colour, CreateEmbed, CreateEmbedFooter};
 
-use crate::conversation::{Answer, Case, CaseStats, Explanation, Finding};
+use crate::conversation::{Answer, Case, CaseStats, Explanation, Finding, Step};
 
 // Discord's documented embed limits.
 pub const TITLE_MAX: usize = 256;

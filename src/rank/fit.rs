@@ -379,12 +379,14 @@ fn solve(mut h: Vec<Vec<f64>>, mut g: Vec<f64>) -> Option<Vec<f64>> {
         }
         h.swap(col, pivot);
         g.swap(col, pivot);
-        for row in col + 1..n {
-            let f = h[row][col] / h[col][col];
-            for k in col..n {
-                h[row][k] -= f * h[col][k];
+        let (top, rest) = h.split_at_mut(col + 1);
+        let pivot_row = &top[col];
+        for (k, row) in rest.iter_mut().enumerate() {
+            let f = row[col] / pivot_row[col];
+            for (a, b) in row.iter_mut().zip(pivot_row).skip(col) {
+                *a -= f * b;
             }
-            g[row] -= f * g[col];
+            g[col + 1 + k] -= f * g[col];
         }
     }
     let mut x = vec![0.0; n];

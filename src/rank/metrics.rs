@@ -72,7 +72,9 @@ pub fn report(cases: &[Case], outcomes: &[Outcome]) -> Report {
     let mut false_replies = 0;
     let mut answers = 0;
     let mut wrong = 0;
-    let mut per_topic: BTreeMap<String, (usize, usize, usize, usize, BTreeMap<String, usize>)> = BTreeMap::new();
+    // topic -> (cases, right first, should reply, answered right, confused with)
+    type Tally = (usize, usize, usize, usize, BTreeMap<String, usize>);
+    let mut per_topic: BTreeMap<String, Tally> = BTreeMap::new();
     for (c, o) in cases.iter().zip(outcomes) {
         let first_ok = o.ranked.first().is_some_and(|t| c.accepts(t));
         if o.reply {

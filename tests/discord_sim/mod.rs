@@ -471,6 +471,9 @@ async fn connection(s: Arc<Inner>, mut socket: WebSocket) {
 #[cfg(test)]
 mod shape {
     //! The JSON the simulator sends must be what serenity accepts.
+    // The benchmark that includes this file compiles it without a test harness, where the
+    // #[test] below (and so these imports) disappear.
+    #![allow(unused_imports)]
     use super::*;
     use poise::serenity_prelude as serenity;
 
