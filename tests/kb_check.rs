@@ -180,3 +180,28 @@ fn a_caution_satisfies_the_disruptive_command_rule() {
     let (code, out) = kb_check(dir.path());
     assert_eq!(code, Some(0), "{out}");
 }
+
+#[test]
+fn the_reply_shows_a_caution_under_its_command() {
+    let home = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_qntcbot"))
+        .current_dir(common::repo_path("."))
+        .env_remove("QNTCBOT_DB")
+        .env_remove("QNTCBOT_KB")
+        .env_remove("QNTCBOT_CONFIG")
+        .env("HOME", home.path())
+        .env("XDG_DATA_HOME", home.path().join("data"))
+        .args(["lookup", "netserver-domain-mismatch"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().map(str::trim).collect();
+    let at = lines
+        .iter()
+        .position(|l| *l == "ENDTCPSVR SERVER(*NETSVR)")
+        .unwrap_or_else(|| panic!("no ENDTCPSVR step in:\n{text}"));
+    assert!(
+        lines[at + 1].starts_with("CAUTION:") && lines[at + 1].contains("mapped"),
+        "{text}"
+    );
+}
