@@ -20,6 +20,7 @@ pub mod joblog;
 pub mod kb;
 pub mod redact;
 pub mod reply;
+pub mod slack;
 
 pub use diagnose::{Diagnosis, Match};
 pub use engine::Engine;

@@ -21,6 +21,7 @@ pub mod discord;
 pub mod kb;
 pub mod lookup;
 pub mod parse;
+pub mod slack;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -74,6 +75,8 @@ pub enum Command {
     },
     /// Run the Discord bot (token from QNTCBOT_DISCORD_TOKEN or DISCORD_TOKEN).
     Discord,
+    /// Serve Slack over HTTP (QNTCBOT_SLACK_BOT_TOKEN and QNTCBOT_SLACK_SIGNING_SECRET).
+    Slack,
     /// List, show, resolve, report on, export or purge recorded cases.
     Cases {
         #[command(subcommand)]
@@ -118,6 +121,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Explain(args) => lookup::explain(args, &ctx).await,
         Command::Kb { cmd } => kb::run(cmd, &ctx).await,
         Command::Discord => discord::run(&ctx, cli.config.as_deref()).await,
+        Command::Slack => slack::run(&ctx, cli.config.as_deref()).await,
         Command::Parse(args) => parse::run(args),
         Command::Cases { cmd } => cases::run_ctx(cmd, &ctx).await,
     };
