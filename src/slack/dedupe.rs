@@ -11,10 +11,13 @@ use std::time::{Duration, Instant};
 pub const TTL: Duration = Duration::from_secs(2 * 60 * 60);
 pub const CAP: usize = 100_000;
 
+/// Keys with when they were first seen, and the same in arrival order for forgetting.
+type Seen = (HashMap<String, Instant>, VecDeque<(Instant, String)>);
+
 pub struct Recent {
     ttl: Duration,
     cap: usize,
-    inner: Mutex<(HashMap<String, Instant>, VecDeque<(Instant, String)>)>,
+    inner: Mutex<Seen>,
 }
 
 impl Default for Recent {

@@ -12,7 +12,7 @@ pub enum Inbound {
     UrlVerification {
         challenge: String,
     },
-    Callback(Callback),
+    Callback(Box<Callback>),
     /// Something else (`app_rate_limited`, ...): acknowledged, nothing done.
     Other(String),
 }
@@ -136,7 +136,7 @@ struct RawMsg {
 }
 
 impl RawMsg {
-    fn from_bot(&self) -> bool {
+    fn is_from_bot(&self) -> bool {
         self.bot_id.is_some() || self.bot_profile.is_some() || self.subtype.as_deref() == Some("bot_message")
     }
 
@@ -157,7 +157,11 @@ impl RawMsg {
 
 /// Reads a verified `/slack/events` body. `None` for a body that is not JSON at all.
 pub fn parse(body: &[u8]) -> Option<Inbound> {
-    let env: Envelope = serde_json::from_slice(body).ok()?;
+    let v: Value = serde_json::from_slice(body).ok()?;
+    if !v.is_object() {
+        return None;
+    }
+    let env = Envelope::deserialize(v).ok()?;
     Some(match env.kind.as_str() {
         "url_verification" => Inbound::UrlVerification {
             challenge: env.challenge.unwrap_or_default(),
@@ -173,12 +177,12 @@ pub fn parse(body: &[u8]) -> Option<Inbound> {
             let event = env
                 .event
                 .map_or(Event::Ignored("no event"), |e| classify(&e, env.team_id.as_deref()));
-            Inbound::Callback(Callback {
+            Inbound::Callback(Box::new(Callback {
                 event_id: env.event_id,
                 team_id: env.team_id,
                 bot_users,
                 event,
-            })
+            }))
         }
         other => Inbound::Other(other.chars().take(40).collect()),
     })
@@ -196,14 +200,14 @@ fn classify(v: &Value, team: Option<&str>) -> Event {
     }
     match (raw.kind.as_str(), raw.subtype.as_deref()) {
         ("app_mention", _) => {
-            if raw.from_bot() {
+            if raw.is_from_bot() {
                 return Event::Ignored("bot mention");
             }
             raw.to_msg(&channel, team)
                 .map_or(Event::Ignored("mention without user"), Event::Mention)
         }
         ("message", None | Some("file_share" | "thread_broadcast")) => {
-            if raw.from_bot() {
+            if raw.is_from_bot() {
                 return Event::Ignored("bot message");
             }
             raw.to_msg(&channel, team)
@@ -213,7 +217,7 @@ fn classify(v: &Value, team: Option<&str>) -> Event {
             let Some(new) = raw.message.as_deref() else {
                 return Event::Ignored("edit without message");
             };
-            if new.from_bot() || raw.from_bot() {
+            if new.is_from_bot() || raw.is_from_bot() {
                 return Event::Ignored("bot edit");
             }
             if matches!(new.subtype.as_deref(), Some("tombstone")) {
@@ -248,7 +252,7 @@ mod tests {
             "event": event,
         });
         match parse(body.to_string().as_bytes()) {
-            Some(Inbound::Callback(c)) => c,
+            Some(Inbound::Callback(c)) => *c,
             other => panic!("{other:?}"),
         }
     }

@@ -105,7 +105,8 @@ async fn on_events(State(app): State<Arc<Slack>>, headers: HeaderMap, body: Byte
                 return StatusCode::OK.into_response();
             }
             let worker = app.clone();
-            app.tasks.spawn(async move { super::watch::on_event(worker, cb).await });
+            app.tasks
+                .spawn(async move { super::watch::on_event(worker, *cb).await });
             StatusCode::OK.into_response()
         }
     }
