@@ -491,7 +491,8 @@ async fn server_error_is_recorded_unanswered_and_a_later_post_is_answered() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn not_it_offers_a_lower_candidate_in_the_same_message() {
     let bot = Bot::start(|_| {}).await;
-    let d = bot.engine.diagnose(SPREAD_TEXT);
+    let text = spread_text(&bot.engine);
+    let d = bot.engine.diagnose(&text);
     assert!(d.reply && d.matches.len() >= 2, "{:?}", d.matches);
     let (top, second) = (&d.matches[0], &d.matches[1]);
     assert!(
@@ -502,7 +503,7 @@ async fn not_it_offers_a_lower_candidate_in_the_same_message() {
         second.id,
         second.confidence
     );
-    let msg = bot.sim.message_create(CHANNEL_ID, USER_ID, SPREAD_TEXT, vec![]);
+    let msg = bot.sim.message_create(CHANNEL_ID, USER_ID, &text, vec![]);
     let reply = bot.reply_to(msg).await.expect("answered");
     assert!(!text_of(&reply.body["embeds"]).contains(&format!("KB {}", second.id)));
     let (ids, case) = Bot::buttons(&reply);
@@ -526,6 +527,33 @@ async fn not_it_offers_a_lower_candidate_in_the_same_message() {
     assert_eq!(bot.callback(id).await.unwrap().body["type"], 7);
     assert_eq!(bot.replies(CHANNEL_ID).len(), 1);
     bot.stop().await;
+}
+
+/// A golden-set text the bot answers whose second finding is more than 0.15 below the first,
+/// so the first answer does not show it.
+fn spread_text(engine: &Engine) -> String {
+    #[derive(serde::Deserialize)]
+    struct Golden {
+        case: Vec<GoldenCase>,
+    }
+    #[derive(serde::Deserialize)]
+    struct GoldenCase {
+        text: String,
+    }
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden/cases.toml");
+    let golden: Golden = toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    golden
+        .case
+        .into_iter()
+        .map(|c| c.text)
+        .find(|t| {
+            let d = engine.diagnose(t);
+            d.reply
+                && d.matches.len() >= 2
+                && d.matches[1].confidence < d.matches[0].confidence - 0.15
+                && d.matches[1].confidence >= 0.3
+        })
+        .expect("a golden text with a well-separated second finding")
 }
 
 /// Defect: `/qntc case show` clipped the case text inside its code block.
@@ -731,7 +759,7 @@ async fn sigterm_mid_reply_finishes_the_reply_and_exits_0() {
     )
     .unwrap();
     let db = dir.path().join("cases.db");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_qntcbot"))
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_qntcbot"))
         .arg("--db")
         .arg(&db)
         .arg("--kb")

@@ -114,7 +114,9 @@ pub fn code_block(text: &str, max: usize) -> String {
     let room = max.saturating_sub(count("```\n") + count(CLOSE_FENCE));
     let body: String = if count(&inner) > room {
         let mut b: String = inner.chars().take(room.saturating_sub(1)).collect();
-        b.push('…');
+        if room > 0 {
+            b.push('…');
+        }
         b
     } else {
         inner
@@ -587,6 +589,7 @@ mod tests {
                 .map(|i| Step {
                     text: format!("Step {i} {}", "x".repeat(step_len)),
                     command: Some(format!("CHGNETSVR DOMAIN(STEP{i})")),
+                    caution: None,
                 })
                 .collect(),
             checks: vec!["WRKLNK '/QNTC/server'".into()],
@@ -733,5 +736,32 @@ mod tests {
             None,
         );
         check_limits(&e);
+    }
+
+    #[test]
+    fn clip_never_leaves_a_fence_or_code_span_open() {
+        let text = format!(
+            "Intro\n```\n{}\n```\nafter `WRKLNK '/QNTC'` done",
+            "line of log\n".repeat(300)
+        );
+        for max in [5, 10, 20, 50, 100, 1000, 1024, 3000, 3605, 3610, 4096] {
+            let c = clip(&text, max);
+            assert!(count(&c) <= max, "{max}: {}", count(&c));
+            assert_eq!(c.matches("```").count() % 2, 0, "{max}: {c}");
+            assert_eq!(c.replace("```", "").matches('`').count() % 2, 0, "{max}: {c}");
+        }
+        assert_eq!(clip("short", 10), "short");
+    }
+
+    #[test]
+    fn code_block_is_always_closed() {
+        for text in ["", "x", &"y".repeat(5000), "has ``` inside ``` it"] {
+            for max in [8, 20, 1500] {
+                let b = code_block(text, max);
+                assert!(b.starts_with("```\n") && b.ends_with("\n```"), "{b}");
+                assert_eq!(b.matches("```").count(), 2, "{b}");
+                assert!(count(&b) <= max.max(8), "{max}: {}", count(&b));
+            }
+        }
     }
 }
