@@ -26,7 +26,7 @@ pub fn row(actions: &[ActionToken]) -> Option<CreateActionRow> {
             CreateButton::new(id).label(text).style(style)
         })
         .collect();
-    (!buttons.is_empty()).then(|| CreateActionRow::Buttons(buttons))
+    (!buttons.is_empty()).then_some(CreateActionRow::Buttons(buttons))
 }
 
 #[cfg(test)]
