@@ -83,11 +83,14 @@ impl Config {
             None => fig = fig.merge(Toml::file(DEFAULT_FILE)),
         }
         // QNTCBOT_DB and QNTCBOT_KB are also read by clap as flag values; the rest are settings.
-        Ok(fig.merge(
-            Env::prefixed("QNTCBOT_")
-                .split("__")
-                .ignore(&["db", "kb", "config", "discord_token"]),
-        ))
+        Ok(fig.merge(Env::prefixed("QNTCBOT_").split("__").ignore(&[
+            "db",
+            "kb",
+            "config",
+            "discord_token",
+            "slack_bot_token",
+            "slack_signing_secret",
+        ])))
     }
 
     pub fn kb_dir(&self) -> PathBuf {

@@ -21,6 +21,7 @@ pub mod kb;
 pub mod rank;
 pub mod redact;
 pub mod reply;
+pub mod slack;
 
 pub use diagnose::{Diagnosis, Match};
 pub use engine::Engine;

@@ -23,6 +23,7 @@ pub mod eval;
 pub mod kb;
 pub mod lookup;
 pub mod parse;
+pub mod slack;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -86,6 +87,8 @@ pub enum Command {
     },
     /// Run the Discord bot (token from QNTCBOT_DISCORD_TOKEN or DISCORD_TOKEN).
     Discord,
+    /// Serve Slack over HTTP (QNTCBOT_SLACK_BOT_TOKEN and QNTCBOT_SLACK_SIGNING_SECRET).
+    Slack,
     /// List, show, resolve, report on, export or purge recorded cases.
     Cases {
         #[command(subcommand)]
@@ -155,6 +158,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Explain(args) => lookup::explain(args, &ctx).await,
         Command::Kb { cmd } => kb::run(cmd, &ctx).await,
         Command::Discord => discord::run(&ctx, cli.config.as_deref()).await,
+        Command::Slack => slack::run(&ctx, cli.config.as_deref()).await,
         Command::Parse(args) => parse::run(args),
         Command::Eval(args) => eval::eval(args, &ctx).await,
         Command::Train(args) => eval::train(args, &ctx).await,
