@@ -36,6 +36,17 @@ pub async fn run(cmd: &KbCmd, ctx: &Context) -> anyhow::Result<ExitCode> {
             let mut report = load_dir(&dir);
             report.compile_patterns();
             crate::kb::lint::lint(&mut report, &dir);
+            // The fitted model and the gate's cues belong to the KB: a stale weights file or a
+            // cue that does not compile is an error here, as it would be at start-up.
+            let model = crate::rank::load_model(&dir.join("model")).and_then(|(_, cues)| cues.compile_all());
+            if let Err(message) = model {
+                report.problems.push(crate::kb::Problem {
+                    file: dir.join("model"),
+                    line: 0,
+                    severity: crate::kb::Severity::Error,
+                    message,
+                });
+            }
             for p in &report.problems {
                 outln!("{p}")?;
             }
