@@ -82,7 +82,7 @@ impl Default for Settings {
     fn default() -> Settings {
         Settings {
             reply_threshold: None,
-            min_confidence: 0.05,
+            min_confidence: 0.2,
             max_matches: 5,
         }
     }

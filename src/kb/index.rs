@@ -276,7 +276,9 @@ impl Kb {
         let mut consider = |candidate: &str| {
             if let Some((key, _)) = self.terms.get_key_value(candidate) {
                 let d = strsim::damerau_levenshtein(token, key);
-                if d <= limit && best.is_none_or(|(_, bd)| d < bd) {
+                // Equal distances are settled by the term itself, not by hash-map order, so the
+                // same text reads the same way in every process (and training is repeatable).
+                if d <= limit && best.is_none_or(|(bt, bd)| d < bd || (d == bd && key.as_str() < bt)) {
                     best = Some((key.as_str(), d));
                 }
             }
