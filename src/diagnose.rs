@@ -103,8 +103,10 @@ pub fn diagnose(kb: &Kb, evidence: Evidence, text: &str, priors: &Priors, settin
             break;
         }
         let confidence = scored.confidence_of(model, k);
-        if confidence < settings.min_confidence {
-            // Candidates are in score order, and confidence falls with it.
+        // Listed by how well the entry fits (the ranking), not by the gate: a lookup or a
+        // question the bot would not answer unprompted still shows what fits. Candidates are
+        // in score order, so the probabilities fall.
+        if scored.probs.get(k).copied().unwrap_or(0.0) < settings.min_confidence {
             break;
         }
         let e = &kb.entries[c.entry];

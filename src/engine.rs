@@ -241,7 +241,16 @@ impl Engine {
         if hits.is_empty() {
             // Typos and prose: the diagnosis path forgives "CPDB53", the full-text index finds
             // words anywhere in an entry.
-            let d = self.diagnose(q);
+            // Every entry that fits, however unsure: a lookup is asked for, not volunteered.
+            let text = input::normalize(q.as_bytes())
+                .map(|n| n.text)
+                .unwrap_or_else(|_| q.to_string());
+            let listing = diagnose::Settings {
+                min_confidence: 0.0,
+                max_matches: limit.max(self.settings.max_matches),
+                ..self.settings
+            };
+            let d = diagnose::diagnose(&self.kb(), evidence::extract(&text), &text, &self.priors(), &listing);
             for m in &d.matches {
                 if let Some(i) = kb.index_of(&m.id) {
                     push(

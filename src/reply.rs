@@ -296,7 +296,7 @@ impl Answer {
 }
 
 /// Wraps one paragraph; words longer than the line (paths, URLs) stay whole.
-fn wrap(text: &str, width: usize, first: &str, rest: &str) -> String {
+pub fn wrap(text: &str, width: usize, first: &str, rest: &str) -> String {
     let opts = textwrap::Options::new(width)
         .initial_indent(first)
         .subsequent_indent(rest)

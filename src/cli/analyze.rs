@@ -123,7 +123,8 @@ pub async fn run(args: &AnalyzeArgs, ctx: &Context) -> anyhow::Result<ExitCode> 
     } else {
         let answer = engine.answer(&diagnosis);
         out!("{}", answer.to_text_width(super::width()))?;
-        outln!("\n({})", decision(&diagnosis, diagnosis.threshold))?;
+        let line = format!("({})", decision(&diagnosis, diagnosis.threshold));
+        outln!("\n{}", crate::reply::wrap(&line, super::width(), "", "").trim_end())?;
     }
     engine.db().close().await;
     // 0 means "the bot would answer this", so scripts can tell a diagnosis from a guess.

@@ -17,6 +17,7 @@ pub enum KbCmd {
     },
     /// List the entries.
     List {
+        /// Print `[{"id","title","topics"}]` instead of a table.
         #[arg(long)]
         json: bool,
     },

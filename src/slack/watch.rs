@@ -125,7 +125,8 @@ async fn gather(app: &Slack, m: &Msg) -> String {
         match app.api.download(url, max).await {
             Ok(bytes) => {
                 text.push_str("\n\n");
-                text.push_str(&String::from_utf8_lossy(&bytes));
+                // The same decoding as every other input (UTF-16/32 with a BOM, EBCDIC ...).
+                text.push_str(&crate::input::decode(&bytes).1.0);
             }
             Err(e) => warn!(file = %f.id, error = %e, "cannot download a shared file"),
         }
