@@ -18,10 +18,9 @@ use tokio::sync::oneshot;
 const T: Duration = Duration::from_secs(20);
 
 const CPDB053_LOG: &str = "\
-Our nightly CPYTOSTMF to the NAS broke after the upgrade, job log below:
-CPDB053    Diagnostic             40   11/24/26  02:00:01.123456  QZLCSRVR     QSYS        *STMT    QZLCSRVR    QSYS        *STMT
-                                     Message . . . . :   Error exchanging security information.
-                                     Cause . . . . . :   Error code 3401 was returned.
+After the upgrade to 7.4 our nightly CPYTOSTMF fails and WRKLNK '/QNTC/FILESRV01' shows no shares.
+CPDB053  Diagnostic  30  Error exchanging security information for user JSMITH on network server FILESRV01.
+The error class was 0, and the error code was 3401.
 ";
 
 fn kb_dir() -> PathBuf {
@@ -532,18 +531,9 @@ async fn not_it_offers_a_lower_candidate_in_the_same_message() {
 /// A golden-set text the bot answers whose second finding is more than 0.15 below the first,
 /// so the first answer does not show it.
 fn spread_text(engine: &Engine) -> String {
-    #[derive(serde::Deserialize)]
-    struct Golden {
-        case: Vec<GoldenCase>,
-    }
-    #[derive(serde::Deserialize)]
-    struct GoldenCase {
-        text: String,
-    }
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden/cases.toml");
-    let golden: Golden = toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("eval/train/golden.jsonl");
+    let golden = qntcbot::rank::dataset::load(&path).unwrap();
     golden
-        .case
         .into_iter()
         .map(|c| c.text)
         .find(|t| {
