@@ -10,10 +10,9 @@ use serde_json::{Value, json};
 use slack_sim::*;
 
 const CPDB053_LOG: &str = "\
-Our nightly CPYTOSTMF to the NAS broke after the upgrade, job log below:
-CPDB053    Diagnostic             40   11/24/26  02:00:01.123456  QZLCSRVR     QSYS        *STMT    QZLCSRVR    QSYS        *STMT
-                                     Message . . . . :   Error exchanging security information.
-                                     Cause . . . . . :   Error code 3401 was returned.
+After the upgrade to 7.4 our nightly CPYTOSTMF fails and WRKLNK '/QNTC/FILESRV01' shows no shares.
+CPDB053  Diagnostic  30  Error exchanging security information for user JSMITH on network server FILESRV01.
+The error class was 0, and the error code was 3401.
 ";
 
 /// The NetServer-domain finding the CPDB053 log above leads to.
