@@ -17,11 +17,9 @@ use qntcbot::conversation::{
 use qntcbot::evidence::Evidence;
 use qntcbot::{Diagnosis, Engine, Match};
 
-const CPDB053_LOG: &str = "\
-After the upgrade to 7.4 our nightly CPYTOSTMF fails and WRKLNK '/QNTC/FILESRV01' shows no shares.
-CPDB053  Diagnostic  30  Error exchanging security information for user JSMITH on network server FILESRV01.
-The error class was 0, and the error code was 3401.
-";
+mod common;
+
+use common::CPDB053_LOG;
 
 fn kb_dir() -> PathBuf {
     std::env::var_os("QNTCBOT_TEST_KB")

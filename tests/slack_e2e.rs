@@ -9,11 +9,9 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use slack_sim::*;
 
-const CPDB053_LOG: &str = "\
-After the upgrade to 7.4 our nightly CPYTOSTMF fails and WRKLNK '/QNTC/FILESRV01' shows no shares.
-CPDB053  Diagnostic  30  Error exchanging security information for user JSMITH on network server FILESRV01.
-The error class was 0, and the error code was 3401.
-";
+mod common;
+
+use common::CPDB053_LOG;
 
 /// The NetServer-domain finding the CPDB053 log above leads to.
 const DOMAIN_ENTRY: &str = "netserver-domain-mismatch";

@@ -6,9 +6,8 @@ use std::process::ExitCode;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::{Context, EXIT_NOTHING, EXIT_USAGE};
-use crate::cases::{Case, CaseFilter, CaseSettings, CaseStats, NewCase, Recorded, Status};
+use crate::cases::{Case, CaseFilter, CaseStats, Status};
 use crate::db::Db;
-use crate::diagnose::Diagnosis;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum CasesCmd {
@@ -346,31 +345,6 @@ fn confirm_delete_all(total: u64) -> bool {
         return false;
     }
     answer.trim().eq_ignore_ascii_case("yes")
-}
-
-/// Records what `analyze --record` diagnosed as a `cli` case. The reply flag follows the
-/// watched-channel decision so that statistics mean the same on every platform.
-pub async fn record_cli(
-    db: &Db,
-    settings: &CaseSettings,
-    text: &str,
-    diagnosis: &Diagnosis,
-    user: Option<&str>,
-    channel: Option<&str>,
-) -> anyhow::Result<Recorded> {
-    let case = NewCase {
-        platform: "cli",
-        workspace: None,
-        channel,
-        thread: None,
-        message_link: None,
-        user_id: user,
-        user_name: user,
-        text,
-        diagnosis,
-        replied: diagnosis.reply,
-    };
-    Ok(db.record_case(case, settings).await?)
 }
 
 /// Chat text can carry terminal escape sequences; a table cell shows them as spaces.
