@@ -26,6 +26,7 @@ pub struct Normalized {
 
 /// Normalises raw bytes. Rejects empty, oversized and binary input with a clear error.
 pub fn normalize(raw: &[u8]) -> Result<Normalized, InputError> {
+    crate::work::add(raw.len());
     if raw.len() > MAX_INPUT_BYTES {
         return Err(InputError::TooLarge {
             size: raw.len(),

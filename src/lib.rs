@@ -19,6 +19,7 @@ pub mod joblog;
 pub mod kb;
 pub mod redact;
 pub mod reply;
+pub mod work;
 
 pub use diagnose::{Diagnosis, Match};
 pub use engine::Engine;

@@ -331,6 +331,7 @@ mod tests {
                 .map(|i| Step {
                     text: format!("Step {i} {}", "x".repeat(step_len)),
                     command: Some(format!("CHGNETSVR DOMAIN(STEP{i})")),
+                    caution: None,
                 })
                 .collect(),
             checks: vec!["WRKLNK '/QNTC/server'".into()],

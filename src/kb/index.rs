@@ -258,7 +258,8 @@ impl Kb {
         let mut consider = |candidate: &str| {
             if let Some((key, _)) = self.terms.get_key_value(candidate) {
                 let d = strsim::damerau_levenshtein(token, key);
-                if d <= limit && best.is_none_or(|(_, bd)| d < bd) {
+                // Ties go to the smaller term, so the answer does not depend on hash order.
+                if d <= limit && best.is_none_or(|(bt, bd)| d < bd || (d == bd && key.as_str() < bt)) {
                     best = Some((key.as_str(), d));
                 }
             }
