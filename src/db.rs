@@ -38,12 +38,15 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 impl Db {
     /// Opens (creating if needed) the database file and applies pending migrations.
     pub async fn open(path: &Path) -> Result<Db, DbError> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| DbError::CreateDir {
-                path: dir.to_path_buf(),
-                source,
-            })?;
-        }
+        let db = Db::lazy(path)?;
+        db.prepare().await?;
+        Ok(db)
+    }
+
+    /// A handle that touches nothing until first used: commands that never need the database
+    /// (a plain `analyze`) never create or open the file. Call [`Db::prepare`] before relying
+    /// on the schema.
+    pub fn lazy(path: &Path) -> Result<Db, DbError> {
         let url = format!("sqlite://{}", path.display());
         let options = SqliteConnectOptions::from_str(&url)
             .map_err(|source| DbError::Open {
@@ -57,21 +60,37 @@ impl Db {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true);
+        // No idle timeout or lifetime: sqlx would start a maintenance task for them, which
+        // needs a running Tokio runtime at creation, and a SQLite file has no server that
+        // drops idle connections anyway.
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
-            .connect_with(options)
-            .await
-            .map_err(|source| DbError::Open {
-                path: path.to_path_buf(),
-                source,
-            })?;
-        migrate(&pool).await.map_err(|source| DbError::Migrate {
-            path: path.to_path_buf(),
-            source,
-        })?;
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_lazy_with(options);
         Ok(Db {
             pool,
             path: path.to_path_buf(),
+        })
+    }
+
+    /// Creates the file's directory, connects and applies pending migrations.
+    pub async fn prepare(&self) -> Result<(), DbError> {
+        let path = &self.path;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| DbError::CreateDir {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        // The first connection shows whether the file can be opened at all.
+        drop(self.pool.acquire().await.map_err(|source| DbError::Open {
+            path: path.to_path_buf(),
+            source,
+        })?);
+        migrate(&self.pool).await.map_err(|source| DbError::Migrate {
+            path: path.to_path_buf(),
+            source,
         })
     }
 

@@ -4,11 +4,13 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
+use tokio::sync::OnceCell;
+
 use crate::cases::CaseSettings;
 use crate::db::Db;
 use crate::diagnose::{self, Diagnosis, Priors, Settings};
 use crate::input::{self, InputError};
-use crate::kb::{self, Kb};
+use crate::kb::{self, Kb, KbSource};
 use crate::reply::{Answer, Finding, unknown_ids_note};
 use crate::{errno, evidence};
 
@@ -23,9 +25,15 @@ pub enum KbLoadError {
 }
 
 pub struct Engine {
+    /// Connects on first use; [`Engine::database`] also migrates it and mirrors the KB.
     db: Db,
+    db_ready: OnceCell<()>,
+    kb_source: KbSource,
     kb_dir: PathBuf,
+    /// Where compiled KB snapshots are kept (`None`: not kept).
+    cache_dir: Option<PathBuf>,
     kb: RwLock<Arc<Kb>>,
+    kb_hash: RwLock<String>,
     priors: RwLock<Arc<Priors>>,
     settings: Settings,
     cases: CaseSettings,
@@ -54,18 +62,39 @@ impl std::fmt::Display for KbSummary {
     }
 }
 
-fn read_kb(dir: &Path) -> Result<(Kb, Vec<String>), KbLoadError> {
-    let report = kb::load_dir(dir);
-    if report.has_errors() {
-        let errors: Vec<String> = report.errors().map(ToString::to_string).collect();
-        return Err(KbLoadError::Invalid {
-            dir: dir.to_path_buf(),
+/// The compiled KB of `source` (from its snapshot when there is one), its warnings and hash.
+fn read_kb(source: &KbSource, cache: Option<&Path>) -> Result<(Kb, Vec<String>, String), KbLoadError> {
+    let files = match source.files() {
+        Ok(f) => f,
+        Err(e) => {
+            let dir = match source {
+                KbSource::Dir(d) => d.clone(),
+                KbSource::Embedded => PathBuf::from("kb"),
+            };
+            let problem = kb::Problem {
+                file: dir.clone(),
+                line: 0,
+                severity: kb::Severity::Error,
+                message: format!("cannot read the knowledge-base directory: {e}"),
+            };
+            return Err(KbLoadError::Invalid {
+                dir,
+                count: 1,
+                list: problem.to_string(),
+            });
+        }
+    };
+    match kb::snapshot::load(&files, cache) {
+        Ok(loaded) => {
+            let hash = files.hash().to_string();
+            Ok((Kb::build(loaded.entries)?, loaded.warnings, hash))
+        }
+        Err(errors) => Err(KbLoadError::Invalid {
+            dir: files.dir.clone(),
             count: errors.len(),
             list: errors.join("\n"),
-        });
+        }),
     }
-    let warnings = report.problems.iter().map(ToString::to_string).collect();
-    Ok((Kb::build(report.entries)?, warnings))
 }
 
 impl Engine {
@@ -76,35 +105,90 @@ impl Engine {
     }
 
     pub async fn open_with(db_path: &Path, kb_dir: &Path, settings: Settings) -> anyhow::Result<Engine> {
-        let (kb, warnings) = read_kb(kb_dir)?;
+        let engine = Engine::open_lazy(db_path, KbSource::Dir(kb_dir.to_path_buf()), settings)?;
+        engine.database().await?;
+        Ok(engine)
+    }
+
+    /// Loads the knowledge base (from its compiled snapshot when it has not changed) and
+    /// prepares the database without touching it: the file is opened, migrated and synced
+    /// with the KB on the first call to [`Engine::database`]. Diagnosing needs no database.
+    pub fn open_lazy(db_path: &Path, source: KbSource, settings: Settings) -> anyhow::Result<Engine> {
+        Engine::open_lazy_cached(db_path, source, settings, kb::snapshot::default_cache_dir())
+    }
+
+    /// [`Engine::open_lazy`] with snapshots kept in `cache_dir` (`None`: never kept).
+    pub fn open_lazy_cached(
+        db_path: &Path,
+        source: KbSource,
+        settings: Settings,
+        cache_dir: Option<PathBuf>,
+    ) -> anyhow::Result<Engine> {
+        let (kb, warnings, hash) = read_kb(&source, cache_dir.as_deref())?;
         // `kb check` shows warnings to the people who edit the KB; a running bot only notes them.
         for w in &warnings {
             tracing::debug!("{w}");
         }
-        let db = Db::open(db_path).await?;
-        let kb = Arc::new(kb);
-        let stats = db.sync_kb(&kb.entries).await.map_err(KbLoadError::Store)?;
-        tracing::info!(
-            entries = kb.len(),
-            added = stats.added,
-            updated = stats.updated,
-            removed = stats.removed,
-            "knowledge base loaded"
-        );
-        let engine = Engine {
-            db,
-            kb_dir: kb_dir.to_path_buf(),
-            kb: RwLock::new(kb),
+        let kb_dir = match &source {
+            KbSource::Dir(d) => d.clone(),
+            KbSource::Embedded => PathBuf::from("kb"),
+        };
+        Ok(Engine {
+            db: Db::lazy(db_path)?,
+            db_ready: OnceCell::new(),
+            kb_source: source,
+            kb_dir,
+            cache_dir,
+            kb: RwLock::new(Arc::new(kb)),
+            kb_hash: RwLock::new(hash),
             priors: RwLock::new(Arc::new(Priors::default())),
             settings,
             cases: CaseSettings::default(),
-        };
-        engine.refresh_priors().await;
-        Ok(engine)
+        })
     }
 
+    /// The database, opened, migrated and holding the current KB. The first call does that
+    /// work; later calls return at once.
+    pub async fn database(&self) -> anyhow::Result<&Db> {
+        self.db_ready
+            .get_or_try_init(|| async {
+                self.db.prepare().await?;
+                let kb = self.kb();
+                let stats = self.db.sync_kb(&kb.entries).await.map_err(KbLoadError::Store)?;
+                tracing::info!(
+                    entries = kb.len(),
+                    added = stats.added,
+                    updated = stats.updated,
+                    removed = stats.removed,
+                    "knowledge base loaded"
+                );
+                self.refresh_priors().await;
+                anyhow::Ok(())
+            })
+            .await?;
+        Ok(&self.db)
+    }
+
+    /// The database handle. It connects on first use; call [`Engine::database`] first when the
+    /// schema and the KB mirror must be there (engines made by [`Engine::open`] have done so).
     pub fn db(&self) -> &Db {
         &self.db
+    }
+
+    /// Closes the database if it was opened; an engine that never needed it never creates it.
+    pub async fn close(&self) {
+        if self.db_ready.initialized() {
+            self.db.close().await;
+        }
+    }
+
+    /// The KB's version: the hash of its files.
+    pub fn kb_hash(&self) -> String {
+        self.kb_hash.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn kb_source(&self) -> &KbSource {
+        &self.kb_source
     }
 
     pub fn settings(&self) -> &Settings {
@@ -152,11 +236,16 @@ impl Engine {
     /// Re-reads `kb/`. On any problem the running KB stays as it was and the error lists
     /// every problem as `file:line: ...`.
     pub async fn reload_kb(&self) -> Result<KbSummary, KbLoadError> {
-        let (kb, warnings) = read_kb(&self.kb_dir)?;
+        let (kb, warnings, hash) = read_kb(&self.kb_source, self.cache_dir.as_deref())?;
         let kb = Arc::new(kb);
-        let sync = self.db.sync_kb(&kb.entries).await?;
+        let sync = if self.db_ready.initialized() {
+            self.db.sync_kb(&kb.entries).await?
+        } else {
+            kb::store::SyncStats::default()
+        };
         let entries = kb.len();
         *self.kb.write().unwrap_or_else(|p| p.into_inner()) = kb;
+        *self.kb_hash.write().unwrap_or_else(|p| p.into_inner()) = hash;
         tracing::info!(entries, "knowledge base reloaded");
         Ok(KbSummary {
             entries,
@@ -178,8 +267,8 @@ impl Engine {
     /// Diagnoses raw bytes (a file, an attachment, stdin); refuses empty, binary and oversized
     /// input with a clear error.
     pub fn diagnose_bytes(&self, raw: &[u8]) -> Result<Diagnosis, InputError> {
-        let text = input::normalize(raw)?.text;
-        let ev = evidence::extract(&text);
+        let text: Arc<str> = Arc::from(input::normalize(raw)?.text);
+        let ev = evidence::extract_shared(Arc::clone(&text));
         Ok(diagnose::diagnose(
             &self.kb(),
             ev,
@@ -236,7 +325,11 @@ impl Engine {
                     );
                 }
             }
-            match self.db.search_kb(q, limit).await {
+            let found = match self.database().await {
+                Ok(db) => db.search_kb(q, limit).await.map_err(anyhow::Error::from),
+                Err(e) => Err(e),
+            };
+            match found {
                 Ok(found) => {
                     for (id, _) in found {
                         if let Some(i) = kb.index_of(&id) {

@@ -31,7 +31,12 @@ pub async fn run(args: &AnalyzeArgs, ctx: &Context) -> anyhow::Result<ExitCode> 
             return Ok(ExitCode::from(EXIT_USAGE));
         }
     };
-    let engine = ctx.engine().await?;
+    // Only recording needs the database; diagnosing alone never opens it.
+    let engine = if args.record {
+        ctx.engine().await?
+    } else {
+        ctx.engine_lazy()?
+    };
     let diagnosis = match engine.diagnose_bytes(&raw) {
         Ok(d) => d,
         Err(e) => {
@@ -71,7 +76,7 @@ pub async fn run(args: &AnalyzeArgs, ctx: &Context) -> anyhow::Result<ExitCode> 
             }
         )?;
     }
-    engine.db().close().await;
+    engine.close().await;
     Ok(if diagnosis.matches.is_empty() {
         ExitCode::from(EXIT_NOTHING)
     } else {

@@ -37,14 +37,14 @@ pub const EXIT_ENVIRONMENT: u8 = 3;
 #[derive(Debug, Parser)]
 #[command(
     name = "qntcbot",
-    version,
+    version = env!("QNTCBOT_VERSION"),
     about = "Diagnoses IBM i QNTC problems from chat text and job logs"
 )]
 pub struct Cli {
     /// SQLite database file (created on first use).
     #[arg(long, global = true, env = "QNTCBOT_DB", value_name = "PATH")]
     pub db: Option<PathBuf>,
-    /// Knowledge-base directory.
+    /// Knowledge-base directory (default: the reviewed KB built into the binary).
     #[arg(long = "kb", global = true, env = "QNTCBOT_KB", value_name = "DIR")]
     pub kb_dir: Option<PathBuf>,
     /// Configuration file (default: ./qntcbot.toml when it exists).
@@ -87,10 +87,18 @@ pub struct Context {
 }
 
 impl Context {
+    /// The engine with its database open (migrated, holding the KB, learned priors loaded).
     pub async fn engine(&self) -> anyhow::Result<Engine> {
+        let engine = self.engine_lazy()?;
+        engine.database().await?;
+        Ok(engine)
+    }
+
+    /// The engine without touching the database until something needs it: diagnosing does
+    /// not, so a plain `analyze` starts in milliseconds and never creates the file.
+    pub fn engine_lazy(&self) -> anyhow::Result<Engine> {
         Ok(
-            Engine::open_with(&self.config.db_path(), &self.config.kb_dir(), self.config.diagnose)
-                .await?
+            Engine::open_lazy(&self.config.db_path(), self.config.kb_source(), self.config.diagnose)?
                 .with_case_settings(self.config.cases.settings()),
         )
     }
