@@ -1,6 +1,7 @@
 //! The platform-free core as one value: the knowledge base, the store and the settings. Chat
 //! adapters and the command line hold an `Arc<Engine>` and call it.
 
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
@@ -12,6 +13,7 @@ use crate::diagnose::{self, Diagnosis, Priors, Settings};
 use crate::input::{self, InputError};
 use crate::kb::{self, Kb, KbSource};
 use crate::reply::{Answer, Finding, unknown_ids_note};
+use crate::skim::{self, SkimError};
 use crate::{errno, evidence};
 
 #[derive(Debug, thiserror::Error)]
@@ -265,8 +267,17 @@ impl Engine {
     }
 
     /// Diagnoses raw bytes (a file, an attachment, stdin); refuses empty, binary and oversized
-    /// input with a clear error.
+    /// input with a clear error. Inputs of megabytes are skimmed (see [`crate::skim`]).
     pub fn diagnose_bytes(&self, raw: &[u8]) -> Result<Diagnosis, InputError> {
+        if raw.len() >= skim::SKIM_FROM_BYTES {
+            let kb = self.kb();
+            return match kb.skimmer().skim_bytes(raw) {
+                Ok(s) => Ok(self.diagnose_skimmed(&kb, s)),
+                Err(SkimError::Input(e)) => Err(e),
+                // Reading from memory cannot fail.
+                Err(SkimError::Read(_)) => Err(InputError::Empty),
+            };
+        }
         let text: Arc<str> = Arc::from(input::normalize(raw)?.text);
         let ev = evidence::extract_shared(Arc::clone(&text));
         Ok(diagnose::diagnose(
@@ -276,6 +287,45 @@ impl Engine {
             &self.priors(),
             &self.settings,
         ))
+    }
+
+    /// Diagnoses what `reader` yields. `size` is its length when known (a file): a large input
+    /// is streamed and skimmed in chunks, so memory does not grow with it. `progress` hears how
+    /// many bytes were consumed.
+    pub fn diagnose_reader(
+        &self,
+        mut reader: impl std::io::Read,
+        size: Option<u64>,
+        mut progress: impl FnMut(u64),
+    ) -> Result<Diagnosis, SkimError> {
+        let large = size.is_some_and(|n| n >= skim::SKIM_FROM_BYTES as u64);
+        if !large {
+            // Unknown or small: read up to the skim threshold, then decide.
+            let mut head = Vec::new();
+            (&mut reader)
+                .take(skim::SKIM_FROM_BYTES as u64)
+                .read_to_end(&mut head)
+                .map_err(SkimError::Read)?;
+            progress(head.len() as u64);
+            if head.len() < skim::SKIM_FROM_BYTES {
+                return Ok(self.diagnose_bytes(&head)?);
+            }
+            let kb = self.kb();
+            let done = head.len() as u64;
+            let s = kb
+                .skimmer()
+                .skim(std::io::Cursor::new(head).chain(reader), |n| progress(n.max(done)))?;
+            return Ok(self.diagnose_skimmed(&kb, s));
+        }
+        let kb = self.kb();
+        let s = kb.skimmer().skim(reader, progress)?;
+        Ok(self.diagnose_skimmed(&kb, s))
+    }
+
+    fn diagnose_skimmed(&self, kb: &Kb, mut s: skim::Skimmed) -> Diagnosis {
+        let text: Arc<str> = Arc::from(std::mem::take(&mut s.text));
+        let ev = evidence::extract_skimmed(&s, Arc::clone(&text));
+        diagnose::diagnose(kb, ev, &text, &self.priors(), &self.settings)
     }
 
     pub fn answer(&self, d: &Diagnosis) -> Answer {

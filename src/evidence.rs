@@ -54,6 +54,9 @@ pub struct Evidence {
     text: Arc<str>,
     line_starts: Vec<usize>,
     index: FactIndex,
+    /// For a skimmed input (see [`crate::skim`]): (line in the whole input, line of `text`)
+    /// for every selected line, in order, and the whole input's line count.
+    skim_lines: Option<(Vec<(usize, usize)>, usize)>,
 }
 
 /// Lookups by kind and by (kind, value) in constant time: a text with tens of thousands of
@@ -175,11 +178,21 @@ impl Evidence {
     }
 
     pub fn line_count(&self) -> usize {
-        self.line_starts.len()
+        match &self.skim_lines {
+            Some((_, total)) => *total,
+            None => self.line_starts.len(),
+        }
     }
 
-    /// Line `line` (1-based) of the normalised text, without its line end.
+    /// Line `line` (1-based) of the normalised input, without its line end.
     fn line(&self, line: usize) -> Option<&str> {
+        let line = match &self.skim_lines {
+            Some((map, _)) => {
+                let k = map.binary_search_by_key(&line, |&(orig, _)| orig).ok()?;
+                map[k].1
+            }
+            None => line,
+        };
         let start = *self.line_starts.get(line.checked_sub(1)?)?;
         let end = self
             .line_starts
@@ -224,7 +237,65 @@ pub fn extract_shared(text: Arc<str>) -> Evidence {
         text,
         line_starts,
         index: facts.index,
+        skim_lines: None,
     }
+}
+
+/// Evidence from the selected lines of a skimmed input: extracted from those lines, with
+/// every line number turned back into the whole input's, and a fact for every message id of
+/// the whole input (the skim saw them all).
+pub fn extract_skimmed(skim: &crate::skim::Skimmed, text: Arc<str>) -> Evidence {
+    let mut ev = extract_shared(Arc::clone(&text));
+    let orig = |line: usize| -> usize {
+        // Separator lines (0) never carry a fact; the nearest selected line above stands in.
+        let mut k = line.saturating_sub(1).min(skim.lines.len().saturating_sub(1));
+        loop {
+            match skim.lines.get(k) {
+                Some(&no) if no != 0 => return no,
+                _ if k == 0 => return line,
+                _ => k -= 1,
+            }
+        }
+    };
+    for f in &mut ev.facts {
+        f.line = orig(f.line);
+    }
+    for m in &mut ev.log.messages {
+        m.lines = (orig(m.lines.0), orig(m.lines.1));
+    }
+    for r in &mut ev.log.requests {
+        r.line = orig(r.line);
+    }
+    let mut facts = Facts {
+        list: std::mem::take(&mut ev.facts),
+        index: std::mem::take(&mut ev.index),
+    };
+    for (id, line) in &skim.ids {
+        if is_ibm_message_id(id) && !facts.index.contains(FactKind::MessageId, id) {
+            push_unique(
+                &mut facts,
+                Fact {
+                    kind: FactKind::MessageId,
+                    value: id.clone(),
+                    line: *line,
+                    weight: 1.0,
+                    note: None,
+                },
+            );
+        }
+    }
+    ev.qntc_context = is_about_qntc(&text, &facts.list);
+    ev.facts = facts.list;
+    ev.index = facts.index;
+    let map = skim
+        .lines
+        .iter()
+        .enumerate()
+        .filter(|&(_, &no)| no != 0)
+        .map(|(k, &no)| (no, k + 1))
+        .collect();
+    ev.skim_lines = Some((map, skim.total_lines));
+    ev
 }
 
 /// Facts being gathered, with their index.

@@ -37,11 +37,8 @@ pub fn normalize(raw: &[u8]) -> Result<Normalized, InputError> {
         Ok(s) => (std::borrow::Cow::Borrowed(s), false),
         Err(_) => (String::from_utf8_lossy(raw), true),
     };
-    let control = text
-        .chars()
-        .filter(|&c| c == '\u{FFFD}' || (c.is_control() && !matches!(c, '\n' | '\r' | '\t' | '\u{c}')))
-        .count();
-    let total = text.chars().count().max(1);
+    let (control, total) = control_chars(&text);
+    let total = total.max(1);
     // Job logs copied from emulators carry the odd stray control byte; a file that is a fifth
     // control bytes is not a job log.
     if control * 5 > total {
@@ -56,30 +53,57 @@ pub fn normalize(raw: &[u8]) -> Result<Normalized, InputError> {
     Ok(Normalized { text, lossy })
 }
 
+/// (Control characters and U+FFFD, all characters) in `text`: a fifth control characters
+/// means binary data.
+pub fn control_chars(text: &str) -> (usize, usize) {
+    // ASCII without control bytes (nearly every job log) needs no per-character look.
+    if text
+        .bytes()
+        .all(|b| (0x20..0x7f).contains(&b) || matches!(b, b'\n' | b'\r' | b'\t' | 0x0c))
+    {
+        return (0, text.len());
+    }
+    let control = text
+        .chars()
+        .filter(|&c| c == '\u{FFFD}' || (c.is_control() && !matches!(c, '\n' | '\r' | '\t' | '\u{c}')))
+        .count();
+    (control, text.chars().count())
+}
+
 fn clean(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let body = text.strip_suffix('\n').unwrap_or(text);
     for line in body.split('\n') {
-        let line = strip_quote(line.strip_suffix('\r').unwrap_or(line));
-        let trimmed = line.trim_start();
-        // A code fence (``` or ```text on a line of its own) carries no content. It becomes an
-        // empty line so that line numbers still match what the user sees in the chat.
-        if trimmed.starts_with("```")
-            && trimmed
-                .trim_start_matches('`')
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric())
-        {
-            out.push('\n');
-            continue;
-        }
-        // Tabs stay: they separate the cells of a result grid copied from Run SQL Scripts.
-        out.extend(line.chars().filter(|&c| c == '\t' || !c.is_control()));
-        out.push('\n');
+        clean_line(line, &mut out);
     }
-    // Inline backticks around ids and commands (`CPDB053`) are formatting, not content.
-    out.retain(|c| c != '`');
     out
+}
+
+/// Appends one line (without its `\n`), cleaned, and a `\n` to `out`: quote markers and a
+/// trailing CR removed, a code fence turned into an empty line, control characters (but
+/// tabs) and backticks dropped.
+pub fn clean_line(line: &str, out: &mut String) {
+    let line = strip_quote(line.strip_suffix('\r').unwrap_or(line));
+    let trimmed = line.trim_start();
+    // A code fence (``` or ```text on a line of its own) carries no content. It becomes an
+    // empty line so that line numbers still match what the user sees in the chat.
+    if trimmed.starts_with("```")
+        && trimmed
+            .trim_start_matches('`')
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric())
+    {
+        out.push('\n');
+        return;
+    }
+    // Tabs stay: they separate the cells of a result grid copied from Run SQL Scripts.
+    // Inline backticks around ids and commands (`CPDB053`) are formatting, not content.
+    if line.bytes().all(|b| b >= 0x20 && b != b'`' && b != 0x7f && b != 0xc2) {
+        out.push_str(line);
+    } else {
+        out.extend(line.chars().filter(|&c| c != '`' && (c == '\t' || !c.is_control())));
+    }
+    out.push('\n');
 }
 
 /// Removes chat quote markers: "> " (Discord, Slack, mail) and "&gt; " (Slack's escaping).

@@ -19,6 +19,7 @@ pub mod joblog;
 pub mod kb;
 pub mod redact;
 pub mod reply;
+pub mod skim;
 pub mod work;
 
 pub use diagnose::{Diagnosis, Match};

@@ -24,6 +24,9 @@ pub struct AnalyzeArgs {
 }
 
 pub async fn run(args: &AnalyzeArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+    if !args.record {
+        return run_streaming(args, ctx).await;
+    }
     let raw = match read_input(args.input.as_deref()) {
         Ok(r) => r,
         Err(e) => {
@@ -31,12 +34,7 @@ pub async fn run(args: &AnalyzeArgs, ctx: &Context) -> anyhow::Result<ExitCode> 
             return Ok(ExitCode::from(EXIT_USAGE));
         }
     };
-    // Only recording needs the database; diagnosing alone never opens it.
-    let engine = if args.record {
-        ctx.engine().await?
-    } else {
-        ctx.engine_lazy()?
-    };
+    let engine = ctx.engine().await?;
     let diagnosis = match engine.diagnose_bytes(&raw) {
         Ok(d) => d,
         Err(e) => {
@@ -62,10 +60,48 @@ pub async fn run(args: &AnalyzeArgs, ctx: &Context) -> anyhow::Result<ExitCode> 
             if r.folded { " (repeat)" } else { "" }
         );
     }
+    let code = print(args, &engine, &diagnosis);
+    engine.close().await;
+    code
+}
+
+/// Without `--record` nothing needs the whole input at once: it is streamed (a large file is
+/// skimmed in chunks, see `qntcbot::skim`) and the database is never opened.
+async fn run_streaming(args: &AnalyzeArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+    let (reader, size): (Box<dyn std::io::Read>, Option<u64>) = match args.input.as_deref() {
+        Some(p) if p.as_os_str() != "-" => match std::fs::File::open(p) {
+            Ok(f) => {
+                let size = f.metadata().ok().map(|m| m.len());
+                (Box::new(f), size)
+            }
+            Err(e) => {
+                eprintln!("qntcbot: cannot read {}: {e}", p.display());
+                return Ok(ExitCode::from(EXIT_USAGE));
+            }
+        },
+        _ => (Box::new(std::io::stdin().lock()), None),
+    };
+    let engine = ctx.engine_lazy()?;
+    let result = engine.diagnose_reader(reader, size, |_| {});
+    let diagnosis = match result {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("qntcbot: {e}");
+            return Ok(ExitCode::from(EXIT_USAGE));
+        }
+    };
+    print(args, &engine, &diagnosis)
+}
+
+fn print(
+    args: &AnalyzeArgs,
+    engine: &crate::engine::Engine,
+    diagnosis: &crate::diagnose::Diagnosis,
+) -> anyhow::Result<ExitCode> {
     if args.json {
-        outln!("{}", serde_json::to_string_pretty(&diagnosis)?)?;
+        outln!("{}", serde_json::to_string_pretty(diagnosis)?)?;
     } else {
-        let answer = engine.answer(&diagnosis);
+        let answer = engine.answer(diagnosis);
         out!("{}", answer.to_text())?;
         outln!(
             "\n({})",
@@ -76,7 +112,6 @@ pub async fn run(args: &AnalyzeArgs, ctx: &Context) -> anyhow::Result<ExitCode> 
             }
         )?;
     }
-    engine.close().await;
     Ok(if diagnosis.matches.is_empty() {
         ExitCode::from(EXIT_NOTHING)
     } else {

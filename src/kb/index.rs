@@ -36,6 +36,9 @@ pub struct Kb {
     terms: HashMap<String, (Vec<usize>, f64)>,
     /// Typo index: every term with one or two characters deleted -> the terms it came from.
     deletions: HashMap<String, Vec<String>>,
+    /// Every phrase and pattern anchor, for skimming large inputs (see [`crate::skim`]).
+    literals: Vec<String>,
+    skimmer: std::sync::OnceLock<crate::skim::Skimmer>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -123,6 +126,7 @@ impl Kb {
         } else {
             Some(AhoCorasick::new(&anchor_list).map_err(|e| CompileError(e.to_string()))?)
         };
+        let literals: Vec<String> = phrase_list.iter().chain(&anchor_list).cloned().collect();
         let n = entries.len().max(1) as f64;
         let mut postings: HashMap<String, Vec<usize>> = HashMap::new();
         for (i, doc) in docs.into_iter().enumerate() {
@@ -156,7 +160,19 @@ impl Kb {
             unanchored,
             terms,
             deletions,
+            literals,
+            skimmer: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Every phrase and pattern anchor of the KB (lower case).
+    pub fn literals(&self) -> impl Iterator<Item = &str> {
+        self.literals.iter().map(String::as_str)
+    }
+
+    /// What makes a line of a large input worth reading for this KB; built on first use.
+    pub fn skimmer(&self) -> &crate::skim::Skimmer {
+        self.skimmer.get_or_init(|| crate::skim::Skimmer::new(self))
     }
 
     pub fn get(&self, id: &str) -> Option<&Arc<Entry>> {
