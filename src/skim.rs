@@ -266,11 +266,7 @@ impl Skimmer {
         // Normalised lines of this chunk, each with its start in `norm`.
         let mut norm = String::with_capacity(text.len());
         let mut starts: Vec<usize> = Vec::new();
-        let body = if last {
-            text.strip_suffix('\n').unwrap_or(&text)
-        } else {
-            text.strip_suffix('\n').unwrap_or(&text)
-        };
+        let body = text.strip_suffix('\n').unwrap_or(&text);
         if !body.is_empty() || !last {
             for line in body.split('\n') {
                 starts.push(norm.len());

@@ -516,7 +516,7 @@ impl<'a> Scanner<'a> {
             while !text.is_char_boundary(cap) {
                 cap -= 1;
             }
-            let end = ends.from(r.end).min(next).min(cap).max(r.end);
+            let end = ends.end_after(r.end).min(next).min(cap).max(r.end);
             let message = text[r.start..end].trim().to_string();
             let mut b = Builder::new(Form::Prose, line_of(r.start));
             b.last = line_of(end.saturating_sub(1).max(r.start));
@@ -767,7 +767,7 @@ impl<'t> SentenceEnds<'t> {
     }
 
     /// The end of the sentence that `from` is in (just after its full stop).
-    fn from(&mut self, from: usize) -> usize {
+    fn end_after(&mut self, from: usize) -> usize {
         if let Some((asked, end)) = self.last
             && asked <= from
             && from < end

@@ -271,25 +271,28 @@ fn write(dir: &Path, name: &str, files: &KbFiles, entries: &[Entry], warnings: &
         entries: entries.iter().map(SnapEntry::from).collect(),
         warnings: warnings.to_vec(),
     };
-    let result = (|| -> std::io::Result<()> {
-        std::fs::create_dir_all(dir)?;
-        let body = serde_json::to_vec(&snap).map_err(std::io::Error::other)?;
-        // A name no other process uses, then an atomic rename over the final name.
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let tmp = dir.join(format!(".{name}.{}.{nanos}.tmp", std::process::id()));
-        std::fs::write(&tmp, body)?;
-        if let Err(e) = std::fs::rename(&tmp, dir.join(name)) {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(e);
-        }
-        Ok(())
-    })();
+    let result = publish(dir, name, &snap);
     match result {
         Ok(()) => prune(dir, name),
         Err(e) => tracing::debug!(dir = %dir.display(), "cannot write the KB snapshot: {e}"),
     }
+}
+
+/// Writes `snap` under a name no other process uses, then renames it over `name`.
+fn publish(dir: &Path, name: &str, snap: &Snapshot) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let body = serde_json::to_vec(snap).map_err(std::io::Error::other)?;
+    // A name no other process uses, then an atomic rename over the final name.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let tmp = dir.join(format!(".{name}.{}.{nanos}.tmp", std::process::id()));
+    std::fs::write(&tmp, body)?;
+    if let Err(e) = std::fs::rename(&tmp, dir.join(name)) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    Ok(())
 }
 
 /// Keeps the newest [`KEEP`] snapshots (a developer editing `kb/` makes one per edit).
