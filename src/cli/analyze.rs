@@ -82,7 +82,15 @@ async fn run_streaming(args: &AnalyzeArgs, ctx: &Context) -> anyhow::Result<Exit
         _ => (Box::new(std::io::stdin().lock()), None),
     };
     let engine = ctx.engine_lazy()?;
-    let result = engine.diagnose_reader(reader, size, |_| {});
+    let bar = super::progress::bytes(size.unwrap_or(0), "analysing");
+    let result = engine.diagnose_reader(reader, size, |n| {
+        if let Some(b) = &bar {
+            b.set_position(n);
+        }
+    });
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
     let diagnosis = match result {
         Ok(d) => d,
         Err(e) => {

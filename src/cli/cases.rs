@@ -232,9 +232,13 @@ pub async fn run(cmd: &CasesCmd, db: &Db) -> anyhow::Result<ExitCode> {
                     ..CaseFilter::default()
                 })
                 .await?;
+            let bar = super::progress::items(cases.len() as u64, "exporting");
             match format {
                 ExportFormat::Json => outln!("{}", serde_json::to_string_pretty(&cases)?)?,
-                ExportFormat::Csv => out!("{}", cases_csv(&cases))?,
+                ExportFormat::Csv => out!("{}", cases_csv(&cases, bar.as_ref()))?,
+            }
+            if let Some(b) = bar {
+                b.finish_and_clear();
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -526,7 +530,7 @@ fn csv_text(s: &str) -> String {
     }
 }
 
-fn cases_csv(cases: &[Case]) -> String {
+fn cases_csv(cases: &[Case], bar: Option<&indicatif::ProgressBar>) -> String {
     let mut out = String::from(
         "id,created_at,status,platform,workspace,channel,user_id,user_name,replied,evidence_key,entry,confidence,topics,fixed_by,resolved_at,repeats,follow_up_of,text\n",
     );
@@ -554,6 +558,9 @@ fn cases_csv(cases: &[Case]) -> String {
         ];
         out.push_str(&fields.join(","));
         out.push('\n');
+        if let Some(b) = bar {
+            b.inc(1);
+        }
     }
     out
 }

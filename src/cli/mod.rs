@@ -21,6 +21,7 @@ pub mod discord;
 pub mod kb;
 pub mod lookup;
 pub mod parse;
+pub mod progress;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
