@@ -105,6 +105,12 @@ impl Config {
         }
     }
 
+    /// The knowledge base the engine uses: the directory given (`--kb`, `QNTCBOT_KB`, the
+    /// configuration file), else the reviewed KB built into the binary.
+    pub fn kb_source(&self) -> crate::kb::KbSource {
+        crate::kb::KbSource::from_option(self.kb_dir.clone())
+    }
+
     pub fn db_path(&self) -> PathBuf {
         self.db.clone().unwrap_or_else(crate::db::default_path)
     }

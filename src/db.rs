@@ -41,14 +41,15 @@ impl Db {
     /// directory must exist: a typo in `--db` is reported, not silently created (see
     /// [`ensure_default_dir`] for the one location that is created).
     pub async fn open(path: &Path) -> Result<Db, DbError> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
-            && !dir.is_dir()
-        {
-            return Err(DbError::MissingDir {
-                dir: dir.to_path_buf(),
-                path: path.to_path_buf(),
-            });
-        }
+        let db = Db::lazy(path)?;
+        db.prepare().await?;
+        Ok(db)
+    }
+
+    /// A handle that touches nothing until first used: commands that never need the database
+    /// (a plain `analyze`) never create or open the file. Call [`Db::prepare`] before relying
+    /// on the schema.
+    pub fn lazy(path: &Path) -> Result<Db, DbError> {
         // A file name, never a URL: `%41` and `?` in a name are just characters.
         let options = SqliteConnectOptions::new()
             .filename(path)
@@ -61,21 +62,41 @@ impl Db {
             .foreign_keys(true)
             // Deleted case text is overwritten, not left in free pages (`cases purge`).
             .pragma("secure_delete", "ON");
+        // No idle timeout or lifetime: sqlx would start a maintenance task for them, which
+        // needs a running Tokio runtime at creation, and a SQLite file has no server that
+        // drops idle connections anyway.
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
-            .connect_with(options)
-            .await
-            .map_err(|source| DbError::Open {
-                path: path.to_path_buf(),
-                source,
-            })?;
-        migrate(&pool).await.map_err(|source| DbError::Migrate {
-            path: path.to_path_buf(),
-            source,
-        })?;
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_lazy_with(options);
         Ok(Db {
             pool,
             path: path.to_path_buf(),
+        })
+    }
+
+    /// Connects and applies pending migrations. The directory must exist: a typo in `--db` is
+    /// reported, not silently created (see [`ensure_default_dir`] for the one location that
+    /// is created).
+    pub async fn prepare(&self) -> Result<(), DbError> {
+        let path = &self.path;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+            && !dir.is_dir()
+        {
+            return Err(DbError::MissingDir {
+                dir: dir.to_path_buf(),
+                path: path.to_path_buf(),
+            });
+        }
+        // The first connection shows whether the file can be opened at all.
+        drop(self.pool.acquire().await.map_err(|source| DbError::Open {
+            path: path.to_path_buf(),
+            source,
+        })?);
+        migrate(&self.pool).await.map_err(|source| DbError::Migrate {
+            path: path.to_path_buf(),
+            source,
         })
     }
 

@@ -1,15 +1,19 @@
 //! The platform-free core as one value: the knowledge base, the store and the settings. Chat
 //! adapters and the command line hold an `Arc<Engine>` and call it.
 
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
+
+use tokio::sync::OnceCell;
 
 use crate::cases::CaseSettings;
 use crate::db::Db;
 use crate::diagnose::{self, Diagnosis, Priors, Settings};
 use crate::input::{self, InputError};
-use crate::kb::{self, Kb};
+use crate::kb::{self, Kb, KbSource};
 use crate::reply::{Answer, Finding, unknown_ids_note};
+use crate::skim::{self, SkimError};
 use crate::{errno, evidence};
 
 #[derive(Debug, thiserror::Error)]
@@ -23,9 +27,15 @@ pub enum KbLoadError {
 }
 
 pub struct Engine {
+    /// Connects on first use; [`Engine::database`] also migrates it and mirrors the KB.
     db: Db,
+    db_ready: OnceCell<()>,
+    kb_source: KbSource,
     kb_dir: PathBuf,
+    /// Where compiled KB snapshots are kept (`None`: not kept).
+    cache_dir: Option<PathBuf>,
     kb: RwLock<Arc<Kb>>,
+    kb_hash: RwLock<String>,
     priors: RwLock<Arc<Priors>>,
     settings: Settings,
     cases: CaseSettings,
@@ -54,39 +64,79 @@ impl std::fmt::Display for KbSummary {
     }
 }
 
+/// The files of `source`, or why they cannot be read.
+fn kb_files(source: &KbSource) -> Result<kb::KbFiles, KbLoadError> {
+    source.files().map_err(|e| {
+        let dir = match source {
+            KbSource::Dir(d) => d.clone(),
+            KbSource::Embedded => PathBuf::from("kb"),
+        };
+        let problem = kb::Problem {
+            file: dir.clone(),
+            line: 0,
+            severity: kb::Severity::Error,
+            message: format!("cannot read the knowledge-base directory: {e}"),
+        };
+        KbLoadError::Invalid {
+            dir,
+            count: 1,
+            list: problem.to_string(),
+        }
+    })
+}
+
+fn invalid(files: &kb::KbFiles, errors: Vec<String>) -> KbLoadError {
+    KbLoadError::Invalid {
+        dir: files.dir.clone(),
+        count: errors.len(),
+        list: errors.join("\n"),
+    }
+}
+
+/// The compiled KB of `source` with its fitted model (the entries from the snapshot when
+/// there is one), its warnings and its hash.
+fn load_kb(source: &KbSource, cache: Option<&Path>) -> Result<(Kb, Vec<String>, String), KbLoadError> {
+    let files = kb_files(source)?;
+    let loaded = kb::snapshot::load(&files, cache).map_err(|errors| invalid(&files, errors))?;
+    let (model, cues) = crate::rank::model_from_files(&files).map_err(|e| invalid(&files, vec![e]))?;
+    let kb = Kb::build(loaded.entries)?.with_model(model, cues);
+    Ok((kb, loaded.warnings, files.hash().to_string()))
+}
+
 /// Reads, validates and compiles the KB in `dir` (entries, and the fitted model in
-/// `dir/model/`); the warnings are for the people who edit it.
+/// `dir/model/`), without snapshots; the warnings are for the people who edit it.
 pub fn read_kb(dir: &Path) -> Result<(Kb, Vec<String>), KbLoadError> {
-    let (kb, warnings) = read_kb_entries(dir)?;
-    let invalid = |list: String| KbLoadError::Invalid {
-        dir: dir.to_path_buf(),
-        count: 1,
-        list,
-    };
-    let (model, cues) = crate::rank::load_model(&dir.join("model")).map_err(invalid)?;
-    Ok((kb.with_model(model, cues), warnings))
+    let (kb, warnings, _) = load_kb(&KbSource::Dir(dir.to_path_buf()), None)?;
+    Ok((kb, warnings))
 }
 
 /// The KB's entries and the gate's cues, with the fallback model: what `qntcbot train` fits
 /// on, so that a stale or broken weights file never stands in the way of re-fitting it.
 pub fn read_kb_entries(dir: &Path) -> Result<(Kb, Vec<String>), KbLoadError> {
-    let report = kb::load_dir(dir);
+    let files = kb_files(&KbSource::Dir(dir.to_path_buf()))?;
+    let report = kb::load_files(&files);
     if report.has_errors() {
-        let errors: Vec<String> = report.errors().map(ToString::to_string).collect();
-        return Err(KbLoadError::Invalid {
-            dir: dir.to_path_buf(),
-            count: errors.len(),
-            list: errors.join("\n"),
-        });
+        return Err(invalid(&files, report.errors().map(ToString::to_string).collect()));
     }
     let warnings = report.problems.iter().map(ToString::to_string).collect();
-    let cues = crate::rank::Cues::load(&dir.join("model").join("gate.toml")).map_err(|list| KbLoadError::Invalid {
-        dir: dir.to_path_buf(),
-        count: 1,
-        list,
-    })?;
+    let cues = crate::rank::cues_from_files(&files).map_err(|e| invalid(&files, vec![e]))?;
     let model = crate::rank::Model::fallback(&cues);
     Ok((Kb::build(report.entries)?.with_model(model, cues), warnings))
+}
+
+/// Evidence quotes the text: nothing secret in it (a password pasted with the log) is shown,
+/// posted or stored again, whichever door the text came in by. Values whose label the quote
+/// cut off are caught too, by the secrets found in the whole text.
+fn redact_evidence(d: &mut Diagnosis, text: &str) {
+    let secrets = crate::redact::secret_values(text);
+    let settings = crate::redact::RedactSettings::default();
+    for m in &mut d.matches {
+        for e in &mut m.evidence {
+            if let std::borrow::Cow::Owned(clean) = crate::redact::redact_known(e, &settings, &secrets) {
+                *e = clean;
+            }
+        }
+    }
 }
 
 impl Engine {
@@ -97,35 +147,91 @@ impl Engine {
     }
 
     pub async fn open_with(db_path: &Path, kb_dir: &Path, settings: Settings) -> anyhow::Result<Engine> {
-        let (kb, warnings) = read_kb(kb_dir)?;
+        let engine = Engine::open_lazy(db_path, KbSource::Dir(kb_dir.to_path_buf()), settings)?;
+        engine.database().await?;
+        Ok(engine)
+    }
+
+    /// Loads the knowledge base (from its compiled snapshot when it has not changed) and
+    /// prepares the database without touching it: the file is opened, migrated and synced
+    /// with the KB on the first call to [`Engine::database`]. Diagnosing needs no database.
+    pub fn open_lazy(db_path: &Path, source: KbSource, settings: Settings) -> anyhow::Result<Engine> {
+        Engine::open_lazy_cached(db_path, source, settings, kb::snapshot::default_cache_dir())
+    }
+
+    /// [`Engine::open_lazy`] with snapshots kept in `cache_dir` (`None`: never kept).
+    pub fn open_lazy_cached(
+        db_path: &Path,
+        source: KbSource,
+        settings: Settings,
+        cache_dir: Option<PathBuf>,
+    ) -> anyhow::Result<Engine> {
+        let (kb, warnings, hash) = load_kb(&source, cache_dir.as_deref())?;
         // `kb check` shows warnings to the people who edit the KB; a running bot only notes them.
         for w in &warnings {
             tracing::debug!("{w}");
         }
-        let db = Db::open(db_path).await?;
-        let kb = Arc::new(kb);
-        let stats = db.sync_kb(&kb.entries).await.map_err(KbLoadError::Store)?;
-        tracing::info!(
-            entries = kb.len(),
-            added = stats.added,
-            updated = stats.updated,
-            removed = stats.removed,
-            "knowledge base loaded"
-        );
-        let engine = Engine {
-            db,
-            kb_dir: kb_dir.to_path_buf(),
-            kb: RwLock::new(kb),
+        tracing::info!(entries = kb.len(), kb = %source, version = hash.get(..12).unwrap_or(&hash), "knowledge base ready");
+        let kb_dir = match &source {
+            KbSource::Dir(d) => d.clone(),
+            KbSource::Embedded => PathBuf::from("kb"),
+        };
+        Ok(Engine {
+            db: Db::lazy(db_path)?,
+            db_ready: OnceCell::new(),
+            kb_source: source,
+            kb_dir,
+            cache_dir,
+            kb: RwLock::new(Arc::new(kb)),
+            kb_hash: RwLock::new(hash),
             priors: RwLock::new(Arc::new(Priors::default())),
             settings,
             cases: CaseSettings::default(),
-        };
-        engine.refresh_priors().await;
-        Ok(engine)
+        })
     }
 
+    /// The database, opened, migrated and holding the current KB. The first call does that
+    /// work; later calls return at once.
+    pub async fn database(&self) -> anyhow::Result<&Db> {
+        self.db_ready
+            .get_or_try_init(|| async {
+                self.db.prepare().await?;
+                let kb = self.kb();
+                let stats = self.db.sync_kb(&kb.entries).await.map_err(KbLoadError::Store)?;
+                tracing::info!(
+                    entries = kb.len(),
+                    added = stats.added,
+                    updated = stats.updated,
+                    removed = stats.removed,
+                    "knowledge base loaded"
+                );
+                self.refresh_priors().await;
+                anyhow::Ok(())
+            })
+            .await?;
+        Ok(&self.db)
+    }
+
+    /// The database handle. It connects on first use; call [`Engine::database`] first when the
+    /// schema and the KB mirror must be there (engines made by [`Engine::open`] have done so).
     pub fn db(&self) -> &Db {
         &self.db
+    }
+
+    /// Closes the database if it was opened; an engine that never needed it never creates it.
+    pub async fn close(&self) {
+        if self.db_ready.initialized() {
+            self.db.close().await;
+        }
+    }
+
+    /// The KB's version: the hash of its files.
+    pub fn kb_hash(&self) -> String {
+        self.kb_hash.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn kb_source(&self) -> &KbSource {
+        &self.kb_source
     }
 
     pub fn settings(&self) -> &Settings {
@@ -173,11 +279,16 @@ impl Engine {
     /// Re-reads `kb/`. On any problem the running KB stays as it was and the error lists
     /// every problem as `file:line: ...`.
     pub async fn reload_kb(&self) -> Result<KbSummary, KbLoadError> {
-        let (kb, warnings) = read_kb(&self.kb_dir)?;
+        let (kb, warnings, hash) = load_kb(&self.kb_source, self.cache_dir.as_deref())?;
         let kb = Arc::new(kb);
-        let sync = self.db.sync_kb(&kb.entries).await?;
+        let sync = if self.db_ready.initialized() {
+            self.db.sync_kb(&kb.entries).await?
+        } else {
+            kb::store::SyncStats::default()
+        };
         let entries = kb.len();
         *self.kb.write().unwrap_or_else(|p| p.into_inner()) = kb;
+        *self.kb_hash.write().unwrap_or_else(|p| p.into_inner()) = hash;
         tracing::info!(entries, "knowledge base reloaded");
         Ok(KbSummary {
             entries,
@@ -192,17 +303,84 @@ impl Engine {
     }
 
     /// Diagnoses raw bytes (a file, an attachment, stdin); refuses empty, binary and oversized
-    /// input with a clear error.
+    /// input with a clear error. Inputs of megabytes are skimmed (see [`crate::skim`]).
     pub fn diagnose_bytes(&self, raw: &[u8]) -> Result<Diagnosis, InputError> {
-        let text = input::normalize(raw)?.text;
-        let ev = evidence::extract(&text);
-        Ok(diagnose::diagnose(
-            &self.kb(),
-            ev,
-            &text,
-            &self.priors(),
-            &self.settings,
-        ))
+        if raw.len() >= skim::SKIM_FROM_BYTES {
+            let kb = self.kb();
+            // The skimmer reads UTF-8; other encodings (rare) are decoded whole first.
+            let decoded = match input::sniff(raw) {
+                input::Encoding::Utf8 => std::borrow::Cow::Borrowed(raw),
+                _ => std::borrow::Cow::Owned(input::decode(raw).1.0.into_owned().into_bytes()),
+            };
+            return match kb.skimmer().skim_bytes(&decoded) {
+                Ok(s) => Ok(self.diagnose_skimmed(&kb, s)),
+                Err(SkimError::Input(e)) => Err(e),
+                // Reading from memory cannot fail.
+                Err(SkimError::Read(_)) => Err(InputError::Empty),
+            };
+        }
+        let text: Arc<str> = Arc::from(input::normalize(raw)?.text);
+        let ev = evidence::extract_shared(Arc::clone(&text));
+        let mut d = diagnose::diagnose(&self.kb(), ev, &text, &self.priors(), &self.settings);
+        redact_evidence(&mut d, &text);
+        Ok(d)
+    }
+
+    /// Diagnoses what `reader` yields. `size` is its length when known (a file): a large input
+    /// is streamed and skimmed in chunks, so memory does not grow with it. `progress` hears how
+    /// many bytes were consumed.
+    pub fn diagnose_reader(
+        &self,
+        mut reader: impl std::io::Read,
+        size: Option<u64>,
+        mut progress: impl FnMut(u64),
+    ) -> Result<Diagnosis, SkimError> {
+        // The skimmer streams UTF-8; another encoding (rare) is read whole, within the input
+        // limit, and decoded first.
+        let mut sniffed = Vec::new();
+        (&mut reader)
+            .take(input::SNIFF_BYTES as u64)
+            .read_to_end(&mut sniffed)
+            .map_err(SkimError::Read)?;
+        if input::sniff(&sniffed) != input::Encoding::Utf8 {
+            (&mut reader)
+                .take(input::MAX_INPUT_BYTES as u64)
+                .read_to_end(&mut sniffed)
+                .map_err(SkimError::Read)?;
+            progress(sniffed.len() as u64);
+            return Ok(self.diagnose_bytes(&sniffed)?);
+        }
+        let mut reader = std::io::Cursor::new(sniffed).chain(reader);
+        let large = size.is_some_and(|n| n >= skim::SKIM_FROM_BYTES as u64);
+        if !large {
+            // Unknown or small: read up to the skim threshold, then decide.
+            let mut head = Vec::new();
+            (&mut reader)
+                .take(skim::SKIM_FROM_BYTES as u64)
+                .read_to_end(&mut head)
+                .map_err(SkimError::Read)?;
+            progress(head.len() as u64);
+            if head.len() < skim::SKIM_FROM_BYTES {
+                return Ok(self.diagnose_bytes(&head)?);
+            }
+            let kb = self.kb();
+            let done = head.len() as u64;
+            let s = kb
+                .skimmer()
+                .skim(std::io::Cursor::new(head).chain(reader), |n| progress(n.max(done)))?;
+            return Ok(self.diagnose_skimmed(&kb, s));
+        }
+        let kb = self.kb();
+        let s = kb.skimmer().skim(reader, progress)?;
+        Ok(self.diagnose_skimmed(&kb, s))
+    }
+
+    fn diagnose_skimmed(&self, kb: &Kb, mut s: skim::Skimmed) -> Diagnosis {
+        let text: Arc<str> = Arc::from(std::mem::take(&mut s.text));
+        let ev = evidence::extract_skimmed(&s, Arc::clone(&text));
+        let mut d = diagnose::diagnose(kb, ev, &text, &self.priors(), &self.settings);
+        redact_evidence(&mut d, &text);
+        d
     }
 
     pub fn answer(&self, d: &Diagnosis) -> Answer {
@@ -261,7 +439,11 @@ impl Engine {
                     );
                 }
             }
-            match self.db.search_kb(q, limit).await {
+            let found = match self.database().await {
+                Ok(db) => db.search_kb(q, limit).await.map_err(anyhow::Error::from),
+                Err(e) => Err(e),
+            };
+            match found {
                 Ok(found) => {
                     for (id, _) in found {
                         if let Some(i) = kb.index_of(&id) {

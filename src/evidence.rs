@@ -4,8 +4,8 @@
 //! Extraction knows IBM i, not the knowledge base: it runs the same whatever the KB holds,
 //! and every pass is linear in the text.
 
-use std::collections::BTreeSet;
-use std::sync::LazyLock;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, LazyLock};
 
 use regex::{Regex, RegexSet};
 use serde::Serialize;
@@ -14,7 +14,7 @@ use crate::errno;
 use crate::joblog::{self, IdSource, ParsedLog};
 use crate::kb::condition::{Release, parse_release};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FactKind {
     MessageId,
@@ -43,13 +43,74 @@ pub struct Fact {
 
 #[derive(Debug, Clone, Default)]
 pub struct Evidence {
+    /// Every fact once per (kind, value), in order of discovery. Read it; [`extract`] builds
+    /// it together with the index the lookups below use.
     pub facts: Vec<Fact>,
     pub log: ParsedLog,
     /// The normalised text is about QNTC (or IBM i reaching a file share), so an answer is on
     /// topic. Without this the bot never answers unprompted.
     pub qntc_context: bool,
-    /// Lines of the normalised text, for quoting evidence in replies.
-    lines: Vec<String>,
+    /// The normalised text and where its lines start, for quoting evidence in replies.
+    text: Arc<str>,
+    line_starts: Vec<usize>,
+    index: FactIndex,
+    /// For a skimmed input (see [`crate::skim`]): (line in the whole input, line of `text`)
+    /// for every selected line, in order, and the whole input's line count.
+    skim_lines: Option<(Vec<(usize, usize)>, usize)>,
+}
+
+/// Lookups by kind and by (kind, value) in constant time: a text with tens of thousands of
+/// distinct ids or codes must not cost a scan of every fact per fact.
+#[derive(Debug, Clone, Default)]
+struct FactIndex {
+    by_value: HashMap<(FactKind, String), usize>,
+    by_kind: HashMap<FactKind, Vec<usize>>,
+}
+
+impl FactIndex {
+    /// Adds `fact` or, when its (kind, value) is known, keeps the stronger sighting.
+    fn push(&mut self, facts: &mut Vec<Fact>, fact: Fact) {
+        crate::work::add(fact.value.len() + 1);
+        match self.by_value.get(&(fact.kind, fact.value.clone())) {
+            // Keep the strongest sighting; a job log repeats its messages.
+            Some(&i) => {
+                if facts[i].weight < fact.weight {
+                    facts[i] = fact;
+                }
+            }
+            None => {
+                let i = facts.len();
+                self.by_value.insert((fact.kind, fact.value.clone()), i);
+                self.by_kind.entry(fact.kind).or_default().push(i);
+                facts.push(fact);
+            }
+        }
+    }
+
+    fn contains(&self, kind: FactKind, value: &str) -> bool {
+        crate::work::add(value.len() + 1);
+        self.by_value.contains_key(&(kind, value.to_string()))
+    }
+}
+
+/// The facts of one kind, in order: through the index, or by a scan when `facts` was changed
+/// after extraction.
+pub struct FactsOf<'e> {
+    facts: &'e [Fact],
+    kind: FactKind,
+    indexed: Option<std::slice::Iter<'e, usize>>,
+    scan: std::slice::Iter<'e, Fact>,
+}
+
+impl<'e> Iterator for FactsOf<'e> {
+    type Item = &'e Fact;
+
+    fn next(&mut self) -> Option<&'e Fact> {
+        match &mut self.indexed {
+            Some(ix) => ix.next().and_then(|&i| self.facts.get(i)),
+            None => self.scan.by_ref().find(|f| f.kind == self.kind),
+        }
+    }
 }
 
 impl Evidence {
@@ -66,15 +127,32 @@ impl Evidence {
         keys.into_iter().collect::<Vec<_>>().join("|")
     }
 
-    pub fn of(&self, kind: FactKind) -> impl Iterator<Item = &Fact> {
-        self.facts.iter().filter(move |f| f.kind == kind)
+    /// Whether the index describes `facts` (it does unless `facts` was changed by hand).
+    fn indexed(&self) -> bool {
+        self.index.by_value.len() == self.facts.len()
+    }
+
+    pub fn of(&self, kind: FactKind) -> FactsOf<'_> {
+        let indexed = self
+            .indexed()
+            .then(|| self.index.by_kind.get(&kind).map_or([].iter(), |v| v.iter()));
+        FactsOf {
+            facts: &self.facts,
+            kind,
+            indexed,
+            scan: self.facts.iter(),
+        }
     }
 
     pub fn has(&self, kind: FactKind, value: &str) -> bool {
-        self.of(kind).any(|f| f.value == value)
+        self.find(kind, value).is_some()
     }
 
     pub fn find(&self, kind: FactKind, value: &str) -> Option<&Fact> {
+        if self.indexed() {
+            let &i = self.index.by_value.get(&(kind, value.to_string()))?;
+            return self.facts.get(i).filter(|f| f.kind == kind && f.value == value);
+        }
         self.of(kind).find(|f| f.value == value)
     }
 
@@ -88,7 +166,7 @@ impl Evidence {
 
     /// The text of a line, trimmed and shortened for quoting.
     pub fn quote(&self, line: usize) -> Option<String> {
-        let l = self.lines.get(line.checked_sub(1)?)?.trim();
+        let l = self.line(line)?.trim();
         if l.is_empty() {
             return None;
         }
@@ -100,30 +178,131 @@ impl Evidence {
     }
 
     pub fn line_count(&self) -> usize {
-        self.lines.len()
+        match &self.skim_lines {
+            Some((_, total)) => *total,
+            None => self.line_starts.len(),
+        }
+    }
+
+    /// Line `line` (1-based) of the normalised input, without its line end.
+    fn line(&self, line: usize) -> Option<&str> {
+        let line = match &self.skim_lines {
+            Some((map, _)) => {
+                let k = map.binary_search_by_key(&line, |&(orig, _)| orig).ok()?;
+                map[k].1
+            }
+            None => line,
+        };
+        let start = *self.line_starts.get(line.checked_sub(1)?)?;
+        let end = self
+            .line_starts
+            .get(line)
+            .map_or(self.text.len(), |&next| next.saturating_sub(1));
+        let l = self.text.get(start..end)?;
+        Some(l.strip_suffix('\r').unwrap_or(l))
     }
 }
 
 /// Extracts the evidence from normalised text (see [`crate::input::normalize`]).
 pub fn extract(text: &str) -> Evidence {
-    let log = joblog::parse(text);
-    let lines = LineIndex::new(text);
-    let mut facts = Vec::new();
-    message_ids(text, &lines, &log, &mut facts);
-    error_codes(text, &lines, &log, &mut facts);
-    nt_status(text, &lines, &mut facts);
-    releases(text, &lines, &log, &mut facts);
-    commands(text, &lines, &log, &mut facts);
-    paths(text, &lines, &mut facts);
-    qpwdlvl(text, &lines, &mut facts);
-    circumstances(text, &lines, &log, &mut facts);
-    let qntc_context = is_about_qntc(text, &facts);
+    extract_shared(Arc::from(text))
+}
+
+/// [`extract`] for a text the caller already shares, so that the evidence can quote it without
+/// a copy.
+pub fn extract_shared(text: Arc<str>) -> Evidence {
+    // One unit per byte for each of the regex passes below.
+    crate::work::add(text.len() * 12);
+    let log = joblog::parse(&text);
+    let lines = LineIndex::new(&text);
+    let mut facts = Facts::default();
+    message_ids(&text, &lines, &log, &mut facts);
+    error_codes(&text, &lines, &log, &mut facts);
+    nt_status(&text, &lines, &mut facts);
+    releases(&text, &lines, &log, &mut facts);
+    commands(&text, &lines, &log, &mut facts);
+    paths(&text, &lines, &mut facts);
+    qpwdlvl(&text, &lines, &mut facts);
+    circumstances(&text, &lines, &log, &mut facts);
+    let qntc_context = is_about_qntc(&text, &facts.list);
+    // `str::lines` does not count a last empty line after the final line end.
+    let mut line_starts = lines.starts;
+    if line_starts.last().is_some_and(|&s| s == text.len()) {
+        line_starts.pop();
+    }
     Evidence {
-        facts,
+        facts: facts.list,
         log,
         qntc_context,
-        lines: text.lines().map(str::to_string).collect(),
+        text,
+        line_starts,
+        index: facts.index,
+        skim_lines: None,
     }
+}
+
+/// Evidence from the selected lines of a skimmed input: extracted from those lines, with
+/// every line number turned back into the whole input's, and a fact for every message id of
+/// the whole input (the skim saw them all).
+pub fn extract_skimmed(skim: &crate::skim::Skimmed, text: Arc<str>) -> Evidence {
+    let mut ev = extract_shared(Arc::clone(&text));
+    let orig = |line: usize| -> usize {
+        // Separator lines (0) never carry a fact; the nearest selected line above stands in.
+        let mut k = line.saturating_sub(1).min(skim.lines.len().saturating_sub(1));
+        loop {
+            match skim.lines.get(k) {
+                Some(&no) if no != 0 => return no,
+                _ if k == 0 => return line,
+                _ => k -= 1,
+            }
+        }
+    };
+    for f in &mut ev.facts {
+        f.line = orig(f.line);
+    }
+    for m in &mut ev.log.messages {
+        m.lines = (orig(m.lines.0), orig(m.lines.1));
+    }
+    for r in &mut ev.log.requests {
+        r.line = orig(r.line);
+    }
+    let mut facts = Facts {
+        list: std::mem::take(&mut ev.facts),
+        index: std::mem::take(&mut ev.index),
+    };
+    for (id, line) in &skim.ids {
+        if is_ibm_message_id(id) && !facts.index.contains(FactKind::MessageId, id) {
+            push_unique(
+                &mut facts,
+                Fact {
+                    kind: FactKind::MessageId,
+                    value: id.clone(),
+                    line: *line,
+                    weight: 1.0,
+                    note: None,
+                },
+            );
+        }
+    }
+    ev.qntc_context = is_about_qntc(&text, &facts.list);
+    ev.facts = facts.list;
+    ev.index = facts.index;
+    let map = skim
+        .lines
+        .iter()
+        .enumerate()
+        .filter(|&(_, &no)| no != 0)
+        .map(|(k, &no)| (no, k + 1))
+        .collect();
+    ev.skim_lines = Some((map, skim.total_lines));
+    ev
+}
+
+/// Facts being gathered, with their index.
+#[derive(Default)]
+struct Facts {
+    list: Vec<Fact>,
+    index: FactIndex,
 }
 
 struct LineIndex {
@@ -142,13 +321,8 @@ impl LineIndex {
     }
 }
 
-fn push_unique(facts: &mut Vec<Fact>, fact: Fact) {
-    match facts.iter_mut().find(|f| f.kind == fact.kind && f.value == fact.value) {
-        // Keep the strongest sighting; a job log repeats its messages.
-        Some(f) if f.weight < fact.weight => *f = fact,
-        Some(_) => {}
-        None => facts.push(fact),
-    }
+fn push_unique(facts: &mut Facts, fact: Fact) {
+    facts.index.push(&mut facts.list, fact);
 }
 
 /// Compiles an evidence regex with ASCII word boundaries: in Japanese text ("QNTCでCPDB053")
@@ -175,7 +349,7 @@ fn is_ibm_message_id(id: &str) -> bool {
     crate::kb::is_message_id(id) && PREFIXES.contains(&&id[..3])
 }
 
-fn message_ids(text: &str, lines: &LineIndex, log: &ParsedLog, facts: &mut Vec<Fact>) {
+fn message_ids(text: &str, lines: &LineIndex, log: &ParsedLog, facts: &mut Facts) {
     // Messages the parser placed: their severity and order tell how much each one counts.
     let mut explained_by_logon_failure = false;
     for m in &log.messages {
@@ -214,7 +388,7 @@ fn message_ids(text: &str, lines: &LineIndex, log: &ParsedLog, facts: &mut Vec<F
     for c in MESSAGE_ID.captures_iter(text) {
         let Some(m) = c.get(1) else { continue };
         let id = m.as_str().to_ascii_uppercase();
-        if !is_ibm_message_id(&id) || facts.iter().any(|f| f.kind == FactKind::MessageId && f.value == id) {
+        if !is_ibm_message_id(&id) || facts.index.contains(FactKind::MessageId, &id) {
             continue;
         }
         push_unique(
@@ -246,7 +420,7 @@ fn errno_note(code: u32) -> Option<String> {
     errno::by_number(code).map(|e| format!("{}, {} ({})", e.names.join("/"), e.meaning, e.message_id()))
 }
 
-fn error_codes(text: &str, lines: &LineIndex, log: &ParsedLog, facts: &mut Vec<Fact>) {
+fn error_codes(text: &str, lines: &LineIndex, log: &ParsedLog, facts: &mut Facts) {
     let mut add = |code: u32, line: usize, weight: f64| {
         let note = errno_note(code);
         push_unique(
@@ -299,7 +473,7 @@ fn error_codes(text: &str, lines: &LineIndex, log: &ParsedLog, facts: &mut Vec<F
 
 static NT_STATUS: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)\b(?:NT_)?(STATUS_[A-Z_]{4,40})\b"));
 
-fn nt_status(text: &str, lines: &LineIndex, facts: &mut Vec<Fact>) {
+fn nt_status(text: &str, lines: &LineIndex, facts: &mut Facts) {
     for c in NT_STATUS.captures_iter(text) {
         if let Some(m) = c.get(1) {
             let value = m.as_str().to_ascii_uppercase();
@@ -320,7 +494,7 @@ fn nt_status(text: &str, lines: &LineIndex, facts: &mut Vec<Fact>) {
 static RELEASE_VRM: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)\bV([5-7])R([0-6])(?:M\d)?\b"));
 static RELEASE_DOTTED: LazyLock<Regex> = LazyLock::new(|| re(r"(?:^|[^\d.])([5-7])\.([0-6])(?:$|[^\d.])"));
 
-fn releases(text: &str, lines: &LineIndex, log: &ParsedLog, facts: &mut Vec<Fact>) {
+fn releases(text: &str, lines: &LineIndex, log: &ParsedLog, facts: &mut Facts) {
     let mut add = |v: &str, r: &str, line: usize| {
         if let Some(rel) = parse_release(&format!("{v}.{r}")) {
             push_unique(
@@ -413,7 +587,7 @@ const COMMANDS: &[&str] = &[
 ];
 static COMMAND_WORDS: LazyLock<Regex> = LazyLock::new(|| re(r"\b([A-Za-z]{2,10})\b"));
 
-fn commands(text: &str, lines: &LineIndex, log: &ParsedLog, facts: &mut Vec<Fact>) {
+fn commands(text: &str, lines: &LineIndex, log: &ParsedLog, facts: &mut Facts) {
     for r in &log.requests {
         let cmd = r.command.to_ascii_uppercase();
         if COMMANDS.contains(&cmd.as_str()) {
@@ -451,7 +625,7 @@ fn commands(text: &str, lines: &LineIndex, log: &ParsedLog, facts: &mut Vec<Fact
 static QNTC_PATH: LazyLock<Regex> = LazyLock::new(|| re(r#"(?i)/qntc(?:/[^\s'"<>|),;]*)?"#));
 static OTHER_PATH: LazyLock<Regex> = LazyLock::new(|| re(r#"(?:^|[\s'"(=])(/[A-Za-z0-9_$#@.-]+(?:/[^\s'"<>|),;]*)?)"#));
 
-fn paths(text: &str, lines: &LineIndex, facts: &mut Vec<Fact>) {
+fn paths(text: &str, lines: &LineIndex, facts: &mut Facts) {
     for m in QNTC_PATH.find_iter(text) {
         let path = m.as_str().trim_end_matches(['.', ':']);
         let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
@@ -503,7 +677,7 @@ static QPWDLVL: LazyLock<Regex> = LazyLock::new(|| {
     )
 });
 
-fn qpwdlvl(text: &str, lines: &LineIndex, facts: &mut Vec<Fact>) {
+fn qpwdlvl(text: &str, lines: &LineIndex, facts: &mut Facts) {
     // "changed QPWDLVL from 0 to 3": the level in force for QNTC is the later one only after
     // an IPL, so both are kept as facts and the conditions see either.
     for c in QPWDLVL.captures_iter(text) {
@@ -618,7 +792,7 @@ static DOMAIN_NAME: LazyLock<Regex> = LazyLock::new(|| {
     )
 });
 
-fn circumstances(text: &str, lines: &LineIndex, log: &ParsedLog, facts: &mut Vec<Fact>) {
+fn circumstances(text: &str, lines: &LineIndex, log: &ParsedLog, facts: &mut Facts) {
     let mut add = |name: &str, line: usize, note: Option<String>| {
         push_unique(
             facts,

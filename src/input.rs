@@ -39,6 +39,7 @@ pub enum Encoding {
 
 /// Normalises raw bytes. Rejects empty, oversized and binary input with a clear error.
 pub fn normalize(raw: &[u8]) -> Result<Normalized, InputError> {
+    crate::work::add(raw.len());
     if raw.len() > MAX_INPUT_BYTES {
         return Err(InputError::TooLarge {
             size: raw.len(),
@@ -46,11 +47,8 @@ pub fn normalize(raw: &[u8]) -> Result<Normalized, InputError> {
         });
     }
     let (_, (text, lossy)) = decode(raw);
-    let control = text
-        .chars()
-        .filter(|&c| c == '\u{FFFD}' || (c.is_control() && !matches!(c, '\n' | '\r' | '\t' | '\u{c}')))
-        .count();
-    let total = text.chars().count().max(1);
+    let (control, total) = control_chars(&text);
+    let total = total.max(1);
     // Job logs copied from emulators carry the odd stray control byte; a file that is a fifth
     // control bytes is not a job log.
     if control * 5 > total {
@@ -72,32 +70,51 @@ type Decoded<'a> = (std::borrow::Cow<'a, str>, bool);
 /// the text and whether anything undecodable was replaced by U+FFFD.
 pub fn decode(raw: &[u8]) -> (Encoding, Decoded<'_>) {
     use std::borrow::Cow;
-    if let Some(body) = raw.strip_prefix(b"\xFF\xFE\0\0") {
-        return (Encoding::Utf32Le, utf32(body, u32::from_le_bytes));
-    }
-    if let Some(body) = raw.strip_prefix(b"\0\0\xFE\xFF") {
-        return (Encoding::Utf32Be, utf32(body, u32::from_be_bytes));
-    }
-    if let Some(body) = raw.strip_prefix(b"\xFF\xFE") {
-        return (Encoding::Utf16Le, utf16(body, encoding_rs::UTF_16LE));
-    }
-    if let Some(body) = raw.strip_prefix(b"\xFE\xFF") {
-        return (Encoding::Utf16Be, utf16(body, encoding_rs::UTF_16BE));
-    }
-    match bomless_utf16(raw) {
-        Some(Encoding::Utf16Le) => return (Encoding::Utf16Le, utf16(raw, encoding_rs::UTF_16LE)),
-        Some(Encoding::Utf16Be) => return (Encoding::Utf16Be, utf16(raw, encoding_rs::UTF_16BE)),
-        _ => {}
-    }
-    if looks_like_ebcdic(raw) {
-        return (Encoding::Ebcdic037, (Cow::Owned(ebcdic037(raw)), false));
-    }
-    let body = raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(raw);
-    match std::str::from_utf8(body) {
-        Ok(s) => (Encoding::Utf8, (Cow::Borrowed(s), false)),
-        Err(_) => (Encoding::Utf8, (String::from_utf8_lossy(body), true)),
+    let enc = sniff(raw);
+    let decoded = match enc {
+        Encoding::Utf32Le => utf32(&raw[4..], u32::from_le_bytes),
+        Encoding::Utf32Be => utf32(&raw[4..], u32::from_be_bytes),
+        Encoding::Utf16Le | Encoding::Utf16Be => {
+            let (body, codec) = match enc {
+                Encoding::Utf16Le => (raw.strip_prefix(b"\xFF\xFE").unwrap_or(raw), encoding_rs::UTF_16LE),
+                _ => (raw.strip_prefix(b"\xFE\xFF").unwrap_or(raw), encoding_rs::UTF_16BE),
+            };
+            utf16(body, codec)
+        }
+        Encoding::Ebcdic037 => (Cow::Owned(ebcdic037(raw)), false),
+        Encoding::Utf8 => {
+            let body = raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(raw);
+            match std::str::from_utf8(body) {
+                Ok(s) => (Cow::Borrowed(s), false),
+                Err(_) => (String::from_utf8_lossy(body), true),
+            }
+        }
+    };
+    (enc, decoded)
+}
+
+/// The encoding of `raw`, judged from its start (a few KB suffice): what [`decode`] uses, and
+/// what lets a large input be streamed when it is UTF-8.
+pub fn sniff(raw: &[u8]) -> Encoding {
+    if raw.starts_with(b"\xFF\xFE\0\0") {
+        Encoding::Utf32Le
+    } else if raw.starts_with(b"\0\0\xFE\xFF") {
+        Encoding::Utf32Be
+    } else if raw.starts_with(b"\xFF\xFE") {
+        Encoding::Utf16Le
+    } else if raw.starts_with(b"\xFE\xFF") {
+        Encoding::Utf16Be
+    } else if let Some(e) = bomless_utf16(raw) {
+        e
+    } else if looks_like_ebcdic(raw) {
+        Encoding::Ebcdic037
+    } else {
+        Encoding::Utf8
     }
 }
+
+/// How much of an input [`sniff`] looks at.
+pub const SNIFF_BYTES: usize = 4096;
 
 fn utf16<'a>(body: &'a [u8], enc: &'static encoding_rs::Encoding) -> Decoded<'a> {
     let (text, had_errors) = enc.decode_without_bom_handling(body);
@@ -187,30 +204,57 @@ fn ebcdic037(raw: &[u8]) -> String {
         .collect()
 }
 
+/// (Control characters and U+FFFD, all characters) in `text`: a fifth control characters
+/// means binary data.
+pub fn control_chars(text: &str) -> (usize, usize) {
+    // ASCII without control bytes (nearly every job log) needs no per-character look.
+    if text
+        .bytes()
+        .all(|b| (0x20..0x7f).contains(&b) || matches!(b, b'\n' | b'\r' | b'\t' | 0x0c))
+    {
+        return (0, text.len());
+    }
+    let control = text
+        .chars()
+        .filter(|&c| c == '\u{FFFD}' || (c.is_control() && !matches!(c, '\n' | '\r' | '\t' | '\u{c}')))
+        .count();
+    (control, text.chars().count())
+}
+
 fn clean(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let body = text.strip_suffix('\n').unwrap_or(text);
     for line in body.split('\n') {
-        let line = strip_quote(line.strip_suffix('\r').unwrap_or(line));
-        let trimmed = line.trim_start();
-        // A code fence (``` or ```text on a line of its own) carries no content. It becomes an
-        // empty line so that line numbers still match what the user sees in the chat.
-        if trimmed.starts_with("```")
-            && trimmed
-                .trim_start_matches('`')
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric())
-        {
-            out.push('\n');
-            continue;
-        }
-        // Tabs stay: they separate the cells of a result grid copied from Run SQL Scripts.
-        out.extend(line.chars().filter(|&c| c == '\t' || !c.is_control()));
-        out.push('\n');
+        clean_line(line, &mut out);
     }
-    // Inline backticks around ids and commands (`CPDB053`) are formatting, not content.
-    out.retain(|c| c != '`');
     out
+}
+
+/// Appends one line (without its `\n`), cleaned, and a `\n` to `out`: quote markers and a
+/// trailing CR removed, a code fence turned into an empty line, control characters (but
+/// tabs) and backticks dropped.
+pub fn clean_line(line: &str, out: &mut String) {
+    let line = strip_quote(line.strip_suffix('\r').unwrap_or(line));
+    let trimmed = line.trim_start();
+    // A code fence (``` or ```text on a line of its own) carries no content. It becomes an
+    // empty line so that line numbers still match what the user sees in the chat.
+    if trimmed.starts_with("```")
+        && trimmed
+            .trim_start_matches('`')
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric())
+    {
+        out.push('\n');
+        return;
+    }
+    // Tabs stay: they separate the cells of a result grid copied from Run SQL Scripts.
+    // Inline backticks around ids and commands (`CPDB053`) are formatting, not content.
+    if line.bytes().all(|b| b >= 0x20 && b != b'`' && b != 0x7f && b != 0xc2) {
+        out.push_str(line);
+    } else {
+        out.extend(line.chars().filter(|&c| c != '`' && (c == '\t' || !c.is_control())));
+    }
+    out.push('\n');
 }
 
 /// Removes chat quote markers: "> " (Discord, Slack, mail) and "&gt; " (Slack's escaping).

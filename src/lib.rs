@@ -21,7 +21,9 @@ pub mod kb;
 pub mod rank;
 pub mod redact;
 pub mod reply;
+pub mod skim;
 pub mod slack;
+pub mod work;
 
 pub use diagnose::{Diagnosis, Match};
 pub use engine::Engine;

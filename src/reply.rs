@@ -259,7 +259,7 @@ impl Answer {
                     }
                 }
                 if let Some(c) = &s.caution {
-                    let _ = writeln!(out, "       CAUTION: {c}");
+                    let _ = writeln!(out, "{}", wrap(&format!("CAUTION: {c}"), width, "       ", "         "));
                 }
             }
             if !f.checks.is_empty() {

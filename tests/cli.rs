@@ -77,6 +77,11 @@ fn analyze_json_follows_the_contract() {
             .iter()
             .any(|t| t == "netserver-domain-mismatch")
     );
+    // A plain analyze never needs the database; recording does, in the file --db names.
+    assert!(!db.exists(), "analyze without --record does not create the database");
+    let mut cmd = qntcbot(&dir);
+    cmd.args(["analyze", "-", "--record", "--db"]).arg(&db);
+    assert!(run_with_stdin(cmd, CPDB053.as_bytes()).status.success());
     assert!(db.exists(), "--db after the subcommand chooses the database file");
 }
 
@@ -85,19 +90,19 @@ fn global_db_option_before_the_subcommand_and_from_the_environment() {
     let dir = tempfile::tempdir().unwrap();
     let before = dir.path().join("before.db");
     let mut cmd = qntcbot(&dir);
-    cmd.arg("--db").arg(&before).args(["analyze", "--json"]);
+    cmd.arg("--db").arg(&before).args(["analyze", "--json", "--record"]);
     assert!(run_with_stdin(cmd, CPDB053.as_bytes()).status.success());
     assert!(before.exists());
 
     let from_env = dir.path().join("env.db");
     let mut cmd = qntcbot(&dir);
-    cmd.env("QNTCBOT_DB", &from_env).args(["analyze", "--json"]);
+    cmd.env("QNTCBOT_DB", &from_env).args(["analyze", "--json", "--record"]);
     assert!(run_with_stdin(cmd, CPDB053.as_bytes()).status.success());
     assert!(from_env.exists());
 
     // No option at all: the documented default under XDG_DATA_HOME.
     let mut cmd = qntcbot(&dir);
-    cmd.args(["analyze", "--json"]);
+    cmd.args(["analyze", "--json", "--record"]);
     assert!(run_with_stdin(cmd, CPDB053.as_bytes()).status.success());
     assert!(dir.path().join("data/qntcbot/qntcbot.db").exists());
 }
@@ -674,8 +679,10 @@ fn steps_and_prose_fit_the_width() {
         for text in sample_texts() {
             let (_, out) = analyze_text(&dir, &text, cols);
             for l in out.lines() {
-                // Commands and URLs are kept whole so they can be copied.
-                let command_or_url = l.starts_with("       ") || l.contains("://");
+                // Commands and URLs are kept whole so they can be copied; a caution under a
+                // command ("       CAUTION: ...", continued at nine blanks) is wrapped.
+                let caution = l.trim_start().starts_with("CAUTION:") || l.starts_with("         ");
+                let command_or_url = (l.starts_with("       ") && !caution) || l.contains("://");
                 assert!(
                     command_or_url || l.chars().count() <= width,
                     "{} columns > {width}: {l}",

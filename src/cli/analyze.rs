@@ -7,8 +7,6 @@ use std::sync::Arc;
 use crate::conversation::{Conversation, Origin, Settings};
 
 use super::{Context, EXIT_NOTHING, EXIT_USAGE, read_input};
-use crate::diagnose::Diagnosis;
-use crate::redact::{RedactSettings, redact_known, secret_values};
 
 #[derive(Debug, clap::Args)]
 pub struct AnalyzeArgs {
@@ -66,11 +64,21 @@ fn looks_like_path(s: &str) -> bool {
 }
 
 pub async fn run(args: &AnalyzeArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
-    let raw = match source(&args.input).and_then(|s| match s {
+    let source = match source(&args.input) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("qntcbot: {e}");
+            return Ok(ExitCode::from(EXIT_USAGE));
+        }
+    };
+    if !args.record {
+        return run_streaming(source, args, ctx).await;
+    }
+    let raw = match match source {
         Source::Text(t) => Ok(t.into_bytes()),
         Source::File(p) => read_input(Some(p)),
         Source::Stdin => read_input(None),
-    }) {
+    } {
         Ok(r) => r,
         Err(e) => {
             eprintln!("qntcbot: {e}");
@@ -88,15 +96,13 @@ pub async fn run(args: &AnalyzeArgs, ctx: &Context) -> anyhow::Result<ExitCode> 
     };
     drop(raw);
     let engine = Arc::new(ctx.engine().await?);
-    let mut diagnosis = match engine.diagnose_bytes(text.as_bytes()) {
+    let diagnosis = match engine.diagnose_bytes(text.as_bytes()) {
         Ok(d) => d,
         Err(e) => {
             eprintln!("qntcbot: {e}");
             return Ok(ExitCode::from(EXIT_USAGE));
         }
     };
-    // Evidence quotes the text; nothing secret in it is shown (or stored) again.
-    redact_evidence(&mut diagnosis, &text);
     // Recorded before printing: a reader that closes the pipe early must not cost the case.
     if args.record {
         // The same path as a chat message's case, with the command line as the platform.
@@ -118,15 +124,64 @@ pub async fn run(args: &AnalyzeArgs, ctx: &Context) -> anyhow::Result<ExitCode> 
             if r.folded { " (repeat)" } else { "" }
         );
     }
+    let code = print(args, &engine, &diagnosis);
+    engine.close().await;
+    code
+}
+
+/// Without `--record` nothing needs the whole input at once: it is streamed (a large file is
+/// skimmed in chunks, see `qntcbot::skim`) and the database is never opened.
+async fn run_streaming(source: Source<'_>, args: &AnalyzeArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+    let opened: Result<(Box<dyn std::io::Read>, Option<u64>), String> = match source {
+        Source::Text(t) => {
+            let size = t.len() as u64;
+            Ok((Box::new(std::io::Cursor::new(t.into_bytes())), Some(size)))
+        }
+        Source::File(p) => super::open_file(p).map(|(f, size)| (Box::new(f) as Box<dyn std::io::Read>, size)),
+        Source::Stdin => {
+            super::check_stdin().map(|size| (Box::new(std::io::stdin().lock()) as Box<dyn std::io::Read>, size))
+        }
+    };
+    let (reader, size) = match opened {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("qntcbot: {e}");
+            return Ok(ExitCode::from(EXIT_USAGE));
+        }
+    };
+    let engine = ctx.engine_lazy()?;
+    let bar = super::progress::bytes(size.unwrap_or(0), "analysing");
+    let result = engine.diagnose_reader(reader, size, |n| {
+        if let Some(b) = &bar {
+            b.set_position(n);
+        }
+    });
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let diagnosis = match result {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("qntcbot: {e}");
+            return Ok(ExitCode::from(EXIT_USAGE));
+        }
+    };
+    print(args, &engine, &diagnosis)
+}
+
+fn print(
+    args: &AnalyzeArgs,
+    engine: &crate::engine::Engine,
+    diagnosis: &crate::diagnose::Diagnosis,
+) -> anyhow::Result<ExitCode> {
     if args.json {
-        outln!("{}", serde_json::to_string_pretty(&diagnosis)?)?;
+        outln!("{}", serde_json::to_string_pretty(diagnosis)?)?;
     } else {
-        let answer = engine.answer(&diagnosis);
+        let answer = engine.answer(diagnosis);
         out!("{}", answer.to_text_width(super::width()))?;
-        let line = format!("({})", decision(&diagnosis, diagnosis.threshold));
+        let line = format!("({})", decision(diagnosis, diagnosis.threshold));
         outln!("\n{}", crate::reply::wrap(&line, super::width(), "", "").trim_end())?;
     }
-    engine.db().close().await;
     // 0 means "the bot would answer this", so scripts can tell a diagnosis from a guess.
     Ok(if diagnosis.reply {
         ExitCode::SUCCESS
@@ -135,21 +190,8 @@ pub async fn run(args: &AnalyzeArgs, ctx: &Context) -> anyhow::Result<ExitCode> 
     })
 }
 
-/// Replaces secrets in every evidence line, including values whose label the quote cut off.
-pub fn redact_evidence(d: &mut Diagnosis, text: &str) {
-    let secrets = secret_values(text);
-    let settings = RedactSettings::default();
-    for m in &mut d.matches {
-        for e in &mut m.evidence {
-            if let std::borrow::Cow::Owned(clean) = redact_known(e, &settings, &secrets) {
-                *e = clean;
-            }
-        }
-    }
-}
-
 /// The watched-channel decision in words that agree with the percentage shown above it.
-fn decision(d: &Diagnosis, threshold: f64) -> String {
+fn decision(d: &crate::diagnose::Diagnosis, threshold: f64) -> String {
     if d.reply {
         return "In a watched channel the bot would answer this.".into();
     }

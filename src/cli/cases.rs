@@ -299,9 +299,13 @@ pub async fn run(cmd: &CasesCmd, db: &Db, known_entry: &dyn Fn(&str) -> bool) ->
                     ..CaseFilter::default()
                 })
                 .await?;
+            let bar = super::progress::items(cases.len() as u64, "exporting");
             match format {
                 ExportFormat::Json => outln!("{}", serde_json::to_string_pretty(&cases)?)?,
-                ExportFormat::Csv => out!("{}", cases_csv(&cases))?,
+                ExportFormat::Csv => out!("{}", cases_csv(&cases, bar.as_ref()))?,
+            }
+            if let Some(b) = bar {
+                b.finish_and_clear();
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -629,7 +633,7 @@ fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
 }
 
-fn cases_csv(cases: &[Case]) -> String {
+fn cases_csv(cases: &[Case], bar: Option<&indicatif::ProgressBar>) -> String {
     let mut out = String::from(
         "id,created_at,status,platform,workspace,channel,user_id,user_name,replied,evidence_key,entry,confidence,topics,fixed_by,resolved_at,repeats,follow_up_of,text\n",
     );
@@ -657,6 +661,9 @@ fn cases_csv(cases: &[Case]) -> String {
         ];
         out.push_str(&fields.join(","));
         out.push('\n');
+        if let Some(b) = bar {
+            b.inc(1);
+        }
     }
     out
 }

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use serde::Serialize;
 
 use super::Context;
-use crate::kb::{Severity, load_dir};
+use crate::kb::{Severity, load_files};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum KbCmd {
@@ -33,13 +33,20 @@ struct Listed<'a> {
 pub async fn run(cmd: &KbCmd, ctx: &Context) -> anyhow::Result<ExitCode> {
     match cmd {
         KbCmd::Check { dir } => {
-            let dir = dir.clone().unwrap_or_else(|| ctx.config.kb_dir());
-            let mut report = load_dir(&dir);
+            let source = match dir {
+                Some(d) => crate::kb::KbSource::Dir(d.clone()),
+                None => ctx.config.kb_source(),
+            };
+            let files = source
+                .files()
+                .map_err(|e| anyhow::anyhow!("cannot read the knowledge base {source}: {e}"))?;
+            let dir = files.dir.clone();
+            let mut report = load_files(&files);
             report.compile_patterns();
-            crate::kb::lint::lint(&mut report, &dir);
+            crate::kb::lint::lint(&mut report, &files);
             // The fitted model and the gate's cues belong to the KB: a stale weights file or a
             // cue that does not compile is an error here, as it would be at start-up.
-            let model = crate::rank::load_model(&dir.join("model")).and_then(|(_, cues)| cues.compile_all());
+            let model = crate::rank::model_from_files(&files).and_then(|(_, cues)| cues.compile_all());
             if let Err(message) = model {
                 report.problems.push(crate::kb::Problem {
                     file: dir.join("model"),
@@ -71,8 +78,12 @@ pub async fn run(cmd: &KbCmd, ctx: &Context) -> anyhow::Result<ExitCode> {
             })
         }
         KbCmd::List { json } => {
-            let dir = ctx.config.kb_dir();
-            let report = load_dir(&dir);
+            let source = ctx.config.kb_source();
+            let files = source
+                .files()
+                .map_err(|e| anyhow::anyhow!("cannot read the knowledge base {source}: {e}"))?;
+            let dir = files.dir.clone();
+            let report = load_files(&files);
             if report.has_errors() {
                 for p in report.errors() {
                     eprintln!("{p}");

@@ -23,6 +23,7 @@ pub mod eval;
 pub mod kb;
 pub mod lookup;
 pub mod parse;
+pub mod progress;
 pub mod slack;
 
 use std::path::PathBuf;
@@ -43,7 +44,7 @@ pub const EXIT_ENVIRONMENT: u8 = 3;
 #[derive(Debug, Parser)]
 #[command(
     name = "qntcbot",
-    version,
+    version = env!("QNTCBOT_VERSION"),
     about = "Diagnoses IBM i QNTC problems from chat text and job logs"
 )]
 pub struct Cli {
@@ -51,7 +52,7 @@ pub struct Cli {
     /// except for the default location).
     #[arg(long, global = true, env = "QNTCBOT_DB", value_name = "PATH", help_heading = GLOBAL)]
     pub db: Option<PathBuf>,
-    /// Knowledge-base directory.
+    /// Knowledge-base directory (default: the reviewed KB built into the binary).
     #[arg(long = "kb", global = true, env = "QNTCBOT_KB", value_name = "DIR", help_heading = GLOBAL)]
     pub kb_dir: Option<PathBuf>,
     /// Configuration file (default: ./qntcbot.toml when it exists).
@@ -112,10 +113,18 @@ pub struct Context {
 }
 
 impl Context {
+    /// The engine with its database open (migrated, holding the KB, learned priors loaded).
     pub async fn engine(&self) -> anyhow::Result<Engine> {
+        let engine = self.engine_lazy()?;
+        engine.database().await?;
+        Ok(engine)
+    }
+
+    /// The engine without touching the database until something needs it: diagnosing does
+    /// not, so a plain `analyze` starts in milliseconds and never creates the file.
+    pub fn engine_lazy(&self) -> anyhow::Result<Engine> {
         Ok(
-            Engine::open_with(&self.config.db_path(), &self.config.kb_dir(), self.config.diagnose)
-                .await?
+            Engine::open_lazy(&self.config.db_path(), self.config.kb_source(), self.config.diagnose)?
                 .with_case_settings(self.config.cases.settings()),
         )
     }
@@ -235,6 +244,17 @@ fn too_large(what: &str, size: u64) -> String {
 
 /// A file argument: refused before reading when it is a directory, a device or too large.
 pub fn read_file(p: &std::path::Path) -> Result<Vec<u8>, String> {
+    let (file, size) = open_file(p)?;
+    let name = p.display();
+    read_bounded(file, size).map_err(|e| match e {
+        Bounded::TooLarge => format!("{name} is larger than the limit of {LIMIT} bytes"),
+        Bounded::Io(e) => format!("cannot read {name}: {e}"),
+    })
+}
+
+/// Opens a file argument for reading (its size when it is a regular file), after the same
+/// checks as [`read_file`].
+pub fn open_file(p: &std::path::Path) -> Result<(std::fs::File, Option<u64>), String> {
     let name = p.display();
     let meta = std::fs::metadata(p).map_err(|e| format!("cannot read {name}: {e}"))?;
     if meta.is_dir() {
@@ -247,29 +267,35 @@ pub fn read_file(p: &std::path::Path) -> Result<Vec<u8>, String> {
         return Err(too_large(&name.to_string(), meta.len()));
     }
     let file = std::fs::File::open(p).map_err(|e| format!("cannot read {name}: {e}"))?;
-    read_bounded(file, meta.is_file().then_some(meta.len())).map_err(|e| match e {
-        Bounded::TooLarge => format!("{name} is larger than the limit of {LIMIT} bytes"),
-        Bounded::Io(e) => format!("cannot read {name}: {e}"),
-    })
+    Ok((file, meta.is_file().then_some(meta.len())))
 }
 
 fn read_stdin() -> Result<Vec<u8>, String> {
-    use std::io::IsTerminal;
-    let stdin = std::io::stdin();
-    if stdin.is_terminal() {
-        eprintln!("qntcbot: paste the text, then Ctrl-D on a line of its own (Ctrl-Z, Enter on Windows)");
-    } else if let Some(meta) = stdin_metadata() {
-        if is_device(&meta) {
-            return Err("standard input is a device, not text".into());
-        }
-        if meta.is_file() && meta.len() > LIMIT {
-            return Err(too_large("standard input", meta.len()));
-        }
-    }
-    read_bounded(stdin.lock(), None).map_err(|e| match e {
+    let size = check_stdin()?;
+    read_bounded(std::io::stdin().lock(), size).map_err(|e| match e {
         Bounded::TooLarge => format!("standard input is larger than the limit of {LIMIT} bytes"),
         Bounded::Io(e) => format!("cannot read standard input: {e}"),
     })
+}
+
+/// Refuses a device or an oversized file on standard input, and tells a person at a
+/// terminal what to do. Returns the size when standard input is a regular file.
+pub fn check_stdin() -> Result<Option<u64>, String> {
+    use std::io::IsTerminal;
+    if std::io::stdin().is_terminal() {
+        eprintln!("qntcbot: paste the text, then Ctrl-D on a line of its own (Ctrl-Z, Enter on Windows)");
+        return Ok(None);
+    }
+    let Some(meta) = stdin_metadata() else {
+        return Ok(None);
+    };
+    if is_device(&meta) {
+        return Err("standard input is a device, not text".into());
+    }
+    if meta.is_file() && meta.len() > LIMIT {
+        return Err(too_large("standard input", meta.len()));
+    }
+    Ok(meta.is_file().then_some(meta.len()))
 }
 
 enum Bounded {

@@ -32,7 +32,12 @@ pub fn run(args: &ParseArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(EXIT_USAGE));
         }
     };
+    let spinner = super::progress::spinner(raw.len() as u64, "parsing");
+    drop(raw);
     let parsed = joblog::parse(&text);
+    if let Some(s) = spinner {
+        s.finish_and_clear();
+    }
     if args.json {
         outln!("{}", serde_json::to_string_pretty(&parsed)?)?;
     } else {

@@ -95,6 +95,7 @@ pub struct Recognised {
 
 /// The earliest known message text in one message's text.
 pub fn recognise(text: &str) -> Option<&'static str> {
+    crate::work::add(text.len() * MATCHERS.len());
     MATCHERS
         .iter()
         .filter_map(|m| m.re.find(text).map(|f| (f.start(), m.id)))
@@ -104,6 +105,7 @@ pub fn recognise(text: &str) -> Option<&'static str> {
 
 /// Every known message text in chat prose, in order, not overlapping.
 pub fn find_in_prose(text: &str) -> Vec<Recognised> {
+    crate::work::add(text.len() * MATCHERS.len());
     let mut found: Vec<Recognised> = Vec::new();
     for m in MATCHERS.iter().filter(|m| m.literal_len >= PROSE_MIN_LITERAL) {
         for f in m.re.find_iter(text) {

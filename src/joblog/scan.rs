@@ -2,13 +2,15 @@
 //! message being built. Forms may follow each other in one paste (two job logs, an F1 screen
 //! after a list view), so the state is per message, not per paste.
 
+use std::collections::HashMap;
+
 use super::known;
 use super::patterns::{
     BARE, BARE_REST, BLOCK_LABEL, CHROME, COLUMN_HEADER, JOB_STARTED, MSGID_ONLY, PAGE_HEADER, PAIR, PRINTED_HEADER,
     PROGRAM_COLUMNS, RELEASE, REQUEST_LIST, REQUEST_LOGGED, SCREEN_TITLE, STARTED_IN_SUBSYSTEM, plausible_id,
 };
 use super::table;
-use super::text::{append_continuation, canonical_type, error_class_code, indent, paths};
+use super::text::{Acc, append_continuation, canonical_type, error_class_code, indent, paths};
 use super::{Form, IdSource, JobInfo, LogMessage, ParsedLog, RequestLine};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,11 +36,11 @@ struct Builder<'a> {
     /// Program/library/instruction columns of a printed header, kept until complete.
     program_columns: Vec<String>,
     header_raw: Option<&'a str>,
-    message: String,
-    cause: String,
-    recovery: String,
-    technical: String,
-    other: String,
+    message: Acc,
+    cause: Acc,
+    recovery: Acc,
+    technical: Acc,
+    other: Acc,
     block: Block,
     /// The raw line that supplied the end of the current block's text.
     prev_raw: &'a str,
@@ -62,11 +64,11 @@ impl<'a> Builder<'a> {
             to_program: None,
             program_columns: Vec::new(),
             header_raw: None,
-            message: String::new(),
-            cause: String::new(),
-            recovery: String::new(),
-            technical: String::new(),
-            other: String::new(),
+            message: Acc::default(),
+            cause: Acc::default(),
+            recovery: Acc::default(),
+            technical: Acc::default(),
+            other: Acc::default(),
             block: Block::None,
             prev_raw: "",
             blank_since: false,
@@ -76,7 +78,7 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn block_text(&mut self) -> Option<&mut String> {
+    fn block_text(&mut self) -> Option<&mut Acc> {
         match self.block {
             Block::None => None,
             Block::Message => Some(&mut self.message),
@@ -138,6 +140,7 @@ pub struct Scanner<'a> {
     cur: Option<Builder<'a>>,
     out: ParsedLog,
     jobs: Vec<JobInfo>,
+    job_index: JobIndex,
     cur_job: Option<usize>,
     release: Option<String>,
     printed_seen: bool,
@@ -151,7 +154,7 @@ pub struct Scanner<'a> {
 
 #[derive(Default)]
 struct Prose<'a> {
-    text: String,
+    text: Acc,
     /// (byte offset in `text`, 1-based line) for each line added.
     starts: Vec<(usize, usize)>,
     prev_raw: &'a str,
@@ -165,6 +168,7 @@ impl<'a> Scanner<'a> {
             cur: None,
             out: ParsedLog::default(),
             jobs: Vec::new(),
+            job_index: JobIndex::default(),
             cur_job: None,
             release: None,
             printed_seen: false,
@@ -211,6 +215,7 @@ impl<'a> Scanner<'a> {
     }
 
     fn line(&mut self, raw: &'a str, no: usize) {
+        crate::work::add(raw.len() + 1);
         let t = raw.trim();
         if PAGE_HEADER.is_match(raw) {
             self.flush_prose();
@@ -478,7 +483,7 @@ impl<'a> Scanner<'a> {
         let p = &mut self.prose;
         let before = p.text.len();
         append_continuation(&mut p.text, p.prev_raw, raw);
-        let offset = if p.text[before..].starts_with(' ') {
+        let offset = if p.text.as_str()[before..].starts_with(' ') {
             before + 1
         } else {
             before
@@ -492,14 +497,30 @@ impl<'a> Scanner<'a> {
             return;
         }
         let p = std::mem::take(&mut self.prose);
-        for r in known::find_in_prose(&p.text) {
-            let line_of = |off: usize| p.starts.iter().rev().find(|(o, _)| *o <= off).map_or(0, |(_, l)| *l);
-            // The message text runs to the end of its sentence: a path follows "Object is".
-            let end = sentence_end(&p.text, r.end);
-            let text = p.text[r.start..end].trim().to_string();
+        let text = p.text.as_str();
+        // Matches come in order, so a line lookup is a binary search and the end of one
+        // sentence is found once for all the matches inside it.
+        let line_of = |off: usize| {
+            crate::work::add(1);
+            let k = p.starts.partition_point(|(o, _)| *o <= off);
+            k.checked_sub(1).map_or(0, |k| p.starts[k].1)
+        };
+        let mut ends = SentenceEnds::new(text);
+        let found = known::find_in_prose(text);
+        for (k, r) in found.iter().enumerate() {
+            // The message text runs to the end of its sentence (a path follows "Object is"),
+            // but not into the next message, nor on for ever in text without a full stop:
+            // every message would hold the rest of the text, a quadratic cost.
+            let next = found.get(k + 1).map_or(text.len(), |n| n.start);
+            let mut cap = (r.end + MAX_SENTENCE_TAIL).min(text.len());
+            while !text.is_char_boundary(cap) {
+                cap -= 1;
+            }
+            let end = ends.end_after(r.end).min(next).min(cap).max(r.end);
+            let message = text[r.start..end].trim().to_string();
             let mut b = Builder::new(Form::Prose, line_of(r.start));
             b.last = line_of(end.saturating_sub(1).max(r.start));
-            b.message = text;
+            b.message = Acc::from(message);
             b.block = Block::Message;
             self.push(b);
         }
@@ -522,13 +543,17 @@ impl<'a> Scanner<'a> {
         let same = |j: &JobInfo| fits(&j.job_name, &name) && fits(&j.user, &user) && fits(&j.number, &number);
         let idx = match self.cur_job {
             Some(i) if self.jobs.get(i).is_some_and(same) => i,
-            _ => match self.jobs.iter().position(same) {
-                Some(i) if name.is_some() => i,
-                _ => {
+            _ => match name.as_deref().and_then(|n| {
+                self.job_index
+                    .first_fit(&self.jobs, n, user.as_deref(), number.as_deref())
+            }) {
+                Some(i) => i,
+                None => {
                     if name.is_none() && self.cur_job.is_some() && job_type.is_some() {
                         self.cur_job.unwrap_or(0)
                     } else {
                         self.jobs.push(JobInfo::default());
+                        self.job_index.partial.push(self.jobs.len() - 1);
                         self.jobs.len() - 1
                     }
                 }
@@ -552,6 +577,7 @@ impl<'a> Scanner<'a> {
             {
                 j.job_type = Some("interactive".into());
             }
+            self.job_index.completed(idx, j);
         }
     }
 
@@ -583,11 +609,12 @@ impl<'a> Scanner<'a> {
             b.timestamp = row.cell(columns.timestamp).map(str::to_string);
             b.from_program = row.cell(columns.from_program).map(str::to_string);
             b.to_program = row.cell(columns.to_program).map(str::to_string);
-            b.message = text.to_string();
-            b.other = row
-                .cell(columns.second_level)
-                .map(clean_second_level)
-                .unwrap_or_default();
+            b.message = Acc::from(text.to_string());
+            b.other = Acc::from(
+                row.cell(columns.second_level)
+                    .map(clean_second_level)
+                    .unwrap_or_default(),
+            );
             self.push(b);
         }
     }
@@ -718,16 +745,50 @@ impl<'a> Scanner<'a> {
     }
 }
 
-fn sentence_end(text: &str, from: usize) -> usize {
-    let b = text.as_bytes();
-    let mut i = from;
-    while i < b.len() {
-        if b[i] == b'.' && (i + 1 == b.len() || b[i + 1].is_ascii_whitespace() || b"\"')]".contains(&b[i + 1])) {
-            return i + 1;
+/// How far past a recognised message text its sentence may run (a long path after
+/// "Object is" fits many times over).
+const MAX_SENTENCE_TAIL: usize = 2048;
+
+/// Ends of sentences in one text, asked for in increasing order: a full stop followed by
+/// whitespace, a closing quote or bracket, or the end of the text. Each byte is looked at once
+/// however many questions are asked.
+struct SentenceEnds<'t> {
+    text: &'t [u8],
+    /// The last answer and the position it was asked from.
+    last: Option<(usize, usize)>,
+}
+
+impl<'t> SentenceEnds<'t> {
+    fn new(text: &'t str) -> Self {
+        SentenceEnds {
+            text: text.as_bytes(),
+            last: None,
         }
-        i += 1;
     }
-    text.len()
+
+    /// The end of the sentence that `from` is in (just after its full stop).
+    fn end_after(&mut self, from: usize) -> usize {
+        if let Some((asked, end)) = self.last
+            && asked <= from
+            && from < end
+        {
+            return end;
+        }
+        let b = self.text;
+        let mut i = from;
+        let end = loop {
+            if i >= b.len() {
+                break b.len();
+            }
+            if b[i] == b'.' && (i + 1 == b.len() || b[i + 1].is_ascii_whitespace() || b"\"')]".contains(&b[i + 1])) {
+                break i + 1;
+            }
+            i += 1;
+        };
+        crate::work::add(end.saturating_sub(from) + 1);
+        self.last = Some((from, end));
+        end
+    }
 }
 
 /// JOBLOG_INFO keeps the display formatting codes of second-level text: &N (new line),
@@ -739,6 +800,72 @@ fn clean_second_level(s: &str) -> String {
         .replace("&N", "\n")
         .trim()
         .to_string()
+}
+
+/// Finds the first job (in order of appearance) that a job-header piece fits, without
+/// comparing the piece with every job seen: a log of thousands of jobs would make that
+/// quadratic. Jobs whose name, user and number are all known are found by hash; jobs still
+/// missing a part are compared one by one, the most recent [`PARTIAL_WINDOW`] of them. (A
+/// header piece that fits an older job still missing parts starts a new job instead.)
+#[derive(Default)]
+struct JobIndex {
+    /// First complete job for each combination of the parts a piece may give.
+    full: HashMap<(String, String, String), usize>,
+    name_user: HashMap<(String, String), usize>,
+    name_number: HashMap<(String, String), usize>,
+    name: HashMap<String, usize>,
+    /// Jobs created incomplete, in order (they may have been completed since).
+    partial: Vec<usize>,
+}
+
+const PARTIAL_WINDOW: usize = 64;
+
+impl JobIndex {
+    fn first_fit(&self, jobs: &[JobInfo], name: &str, user: Option<&str>, number: Option<&str>) -> Option<usize> {
+        let fits = |have: Option<&str>, new: Option<&str>| new.is_none() || have.is_none() || have == new;
+        let n = name.to_string();
+        let complete = match (user, number) {
+            (Some(u), Some(num)) => self.full.get(&(n, u.to_string(), num.to_string())),
+            (Some(u), None) => self.name_user.get(&(n, u.to_string())),
+            (None, Some(num)) => self.name_number.get(&(n, num.to_string())),
+            (None, None) => self.name.get(&n),
+        }
+        .copied();
+        let from = self.partial.len().saturating_sub(PARTIAL_WINDOW);
+        crate::work::add(self.partial.len() - from + 1);
+        let partial = self.partial[from..].iter().copied().find(|&i| {
+            jobs.get(i).is_some_and(|j| {
+                fits(j.job_name.as_deref(), Some(name))
+                    && fits(j.user.as_deref(), user)
+                    && fits(j.number.as_deref(), number)
+            })
+        });
+        match (complete, partial) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Registers job `i` under its parts once all three are known.
+    fn completed(&mut self, i: usize, j: &JobInfo) {
+        let (Some(n), Some(u), Some(num)) = (&j.job_name, &j.user, &j.number) else {
+            return;
+        };
+        let first = |v: &mut usize| *v = (*v).min(i);
+        self.full
+            .entry((n.clone(), u.clone(), num.clone()))
+            .and_modify(first)
+            .or_insert(i);
+        self.name_user
+            .entry((n.clone(), u.clone()))
+            .and_modify(first)
+            .or_insert(i);
+        self.name_number
+            .entry((n.clone(), num.clone()))
+            .and_modify(first)
+            .or_insert(i);
+        self.name.entry(n.clone()).and_modify(first).or_insert(i);
+    }
 }
 
 fn job_type_word(t: &str) -> Option<String> {

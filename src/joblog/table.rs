@@ -189,6 +189,7 @@ fn read_record(lines: &[&str], at: usize, delim: char) -> (Vec<String>, usize) {
     let mut quoted = false;
     let mut i = at;
     while let Some(line) = lines.get(i) {
+        crate::work::add(line.len() + 1);
         let mut chars = line.chars().peekable();
         while let Some(c) = chars.next() {
             if quoted {

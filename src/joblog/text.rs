@@ -8,9 +8,70 @@ use std::sync::LazyLock;
 /// words (a 5250 screen is 80 columns, a printed job log 132).
 const HARD_WRAP_WIDTHS: [usize; 2] = [80, 132];
 
+/// Text being accumulated from several lines, with the start of its last token kept up to
+/// date, so that deciding whether the next line glues on costs the next line's length, not the
+/// length of everything gathered so far (a `find` listing glues into one long token).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Acc {
+    text: String,
+    /// Byte offset just after the last whitespace, `(`, `'`, `"` or `=`.
+    tail: usize,
+}
+
+impl Acc {
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    pub fn len(&self) -> usize {
+        self.text.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.text.is_empty()
+    }
+
+    pub fn push(&mut self, c: char) {
+        let mut buf = [0u8; 4];
+        self.push_str(c.encode_utf8(&mut buf));
+    }
+
+    pub fn push_str(&mut self, s: &str) {
+        crate::work::add(s.len() + 1);
+        if let Some((i, c)) = s.char_indices().rev().find(|&(_, c)| is_token_break(c)) {
+            self.tail = self.text.len() + i + c.len_utf8();
+        }
+        self.text.push_str(s);
+    }
+
+    /// The last token: what follows the last whitespace, `(`, `'`, `"` or `=`.
+    pub fn last_token(&self) -> &str {
+        &self.text[self.tail..]
+    }
+}
+
+impl From<String> for Acc {
+    fn from(text: String) -> Acc {
+        let mut acc = Acc::default();
+        acc.push_str(&text);
+        acc
+    }
+}
+
+impl std::ops::Deref for Acc {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.text
+    }
+}
+
+fn is_token_break(c: char) -> bool {
+    c.is_whitespace() || matches!(c, '(' | '\'' | '"' | '=')
+}
+
 /// Appends a continuation line to `acc`. `prev_raw` is the raw line that supplied the end of
 /// `acc`; it tells whether the cut fell inside a word or a path.
-pub fn append_continuation(acc: &mut String, prev_raw: &str, next_raw: &str) {
+pub fn append_continuation(acc: &mut Acc, prev_raw: &str, next_raw: &str) {
     let next = next_raw.trim();
     if next.is_empty() {
         return;
@@ -27,7 +88,8 @@ pub fn append_continuation(acc: &mut String, prev_raw: &str, next_raw: &str) {
 
 /// Whether the line break between `acc` and `next_raw` split a word or a path, so that the
 /// two parts must be joined without a space.
-pub fn glue(acc: &str, prev_raw: &str, next_raw: &str) -> bool {
+pub fn glue(acc: &Acc, prev_raw: &str, next_raw: &str) -> bool {
+    crate::work::add(prev_raw.len() + next_raw.len() + 1);
     let next = next_raw.trim_start();
     let (Some(a), Some(b)) = (acc.chars().next_back(), next.chars().next()) else {
         return false;
@@ -48,8 +110,7 @@ pub fn glue(acc: &str, prev_raw: &str, next_raw: &str) -> bool {
     // IBM i breaks a token longer than the line (a long path) at the margin, and the rest goes
     // to the next, indented, line. A path that ends a line without its closing punctuation and
     // a next line that starts with more path is such a break.
-    let last = acc.rsplit(char::is_whitespace).next().unwrap_or("");
-    let last = last.rsplit(['(', '\'', '"', '=']).next().unwrap_or("");
+    let last = acc.last_token();
     if !last.starts_with('/') || last.len() < 2 || last.ends_with(['.', ',', ';', ':', ')', '\'', '"']) {
         return false;
     }
@@ -71,31 +132,48 @@ static OBJECT_IS: LazyLock<Regex> = LazyLock::new(|| {
 
 static PATH: LazyLock<Regex> = LazyLock::new(|| crate::joblog::patterns::re(r#"(?:^|[\s'"(=])(/[^\s'"()<>;|,]+)"#));
 
+/// Distinct paths one message keeps. A message that names more (a `find` listing pasted as
+/// one message) keeps its first ones.
+const MAX_PATHS: usize = 64;
+/// Telling fragments from paths compares each new path with the kept ones. Those comparisons
+/// may cost this many bytes per byte of the message's text; beyond that budget (only a
+/// message made of hundreds of paths reaches it) further paths are left out.
+const COMPARE_BUDGET_PER_BYTE: usize = 8;
+
 /// IFS paths mentioned in `text`, in order of appearance, without duplicates.
 pub fn paths(text: &str, out: &mut Vec<String>) {
     if !text.contains('/') {
         return;
     }
+    crate::work::add(text.len() * 2);
+    let mut budget = text.len().saturating_mul(COMPARE_BUDGET_PER_BYTE).saturating_add(4096);
     for c in OBJECT_IS.captures_iter(text) {
         if let Some(m) = c.get(1) {
-            push_path(out, m.as_str());
+            push_path(out, m.as_str(), &mut budget);
         }
     }
     for c in PATH.captures_iter(text) {
         if let Some(m) = c.get(1) {
-            push_path(out, m.as_str());
+            push_path(out, m.as_str(), &mut budget);
         }
     }
 }
 
-fn push_path(out: &mut Vec<String>, raw: &str) {
+fn push_path(out: &mut Vec<String>, raw: &str, budget: &mut usize) {
     let p = raw.trim().trim_end_matches(['.', ':', '\'', '"']);
     if p.len() < 2 || !p.bytes().any(|b| b.is_ascii_alphabetic()) {
         return;
     }
+    // Both containment checks below read every kept path and `p` once per kept path.
+    let cost = out.iter().map(|q| q.len() + p.len()).sum::<usize>() * 2 + p.len();
+    if cost > *budget {
+        return;
+    }
+    *budget -= cost;
+    crate::work::add(cost + out.len());
     // "Object is /a b/c" also yields the fragment "/a"; a path inside one already found is
     // that fragment, not a second path.
-    if out.iter().any(|q| q.contains(p)) {
+    if out.iter().any(|q| q.contains(p)) || out.len() >= MAX_PATHS {
         return;
     }
     out.retain(|q| !p.contains(q.as_str()));
@@ -152,30 +230,33 @@ mod tests {
     #[test]
     fn hard_wrap_at_80_joins_mid_word() {
         let prev = format!("{}informa", "x".repeat(73));
-        let mut acc = prev.clone();
+        let mut acc = Acc::from(prev.clone());
         append_continuation(&mut acc, &prev, "tion for user");
-        assert!(acc.ends_with("information for user"), "{acc}");
+        assert!(acc.ends_with("information for user"), "{}", acc.as_str());
     }
 
     #[test]
     fn word_wrap_keeps_space() {
-        let mut acc = "Error exchanging security information for user JSMITH on".to_string();
+        let mut acc = Acc::from("Error exchanging security information for user JSMITH on".to_string());
         append_continuation(
             &mut acc,
             "  Error exchanging security information for user JSMITH on",
             "    network server NAS01.",
         );
         assert_eq!(
-            acc,
+            acc.as_str(),
             "Error exchanging security information for user JSMITH on network server NAS01."
         );
     }
 
     #[test]
     fn split_path_is_rejoined() {
-        let mut acc = "Object not found.  Object is /QNTC/NAS01/Fin".to_string();
+        let mut acc = Acc::from("Object not found.  Object is /QNTC/NAS01/Fin".to_string());
         append_continuation(&mut acc, "   Object is /QNTC/NAS01/Fin", "      ance/Reports/2026.");
-        assert_eq!(acc, "Object not found.  Object is /QNTC/NAS01/Finance/Reports/2026.");
+        assert_eq!(
+            acc.as_str(),
+            "Object not found.  Object is /QNTC/NAS01/Finance/Reports/2026."
+        );
         let mut v = Vec::new();
         paths(&acc, &mut v);
         assert_eq!(v, ["/QNTC/NAS01/Finance/Reports/2026"]);
@@ -183,9 +264,9 @@ mod tests {
 
     #[test]
     fn finished_path_is_not_glued() {
-        let mut acc = "Object is /QNTC/NAS01/share.".to_string();
+        let mut acc = Acc::from("Object is /QNTC/NAS01/share.".to_string());
         append_continuation(&mut acc, "Object is /QNTC/NAS01/share.", "Cause follows here");
-        assert_eq!(acc, "Object is /QNTC/NAS01/share. Cause follows here");
+        assert_eq!(acc.as_str(), "Object is /QNTC/NAS01/share. Cause follows here");
     }
 
     #[test]

@@ -42,6 +42,9 @@ pub struct Kb {
     /// [`Kb::with_model`] sets the KB's own.
     pub model: crate::rank::Model,
     pub cues: crate::rank::Cues,
+    /// Every phrase and pattern anchor, for skimming large inputs (see [`crate::skim`]).
+    literals: Vec<String>,
+    skimmer: std::sync::OnceLock<crate::skim::Skimmer>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -129,6 +132,7 @@ impl Kb {
         } else {
             Some(AhoCorasick::new(&anchor_list).map_err(|e| CompileError(e.to_string()))?)
         };
+        let literals: Vec<String> = phrase_list.iter().chain(&anchor_list).cloned().collect();
         let n = entries.len().max(1) as f64;
         let mut postings: HashMap<String, Vec<usize>> = HashMap::new();
         for (i, doc) in docs.into_iter().enumerate() {
@@ -167,6 +171,8 @@ impl Kb {
             unanchored,
             terms,
             deletions,
+            literals,
+            skimmer: std::sync::OnceLock::new(),
         })
     }
 
@@ -175,6 +181,16 @@ impl Kb {
         self.model = model;
         self.cues = cues;
         self
+    }
+
+    /// Every phrase and pattern anchor of the KB (lower case).
+    pub fn literals(&self) -> impl Iterator<Item = &str> {
+        self.literals.iter().map(String::as_str)
+    }
+
+    /// What makes a line of a large input worth reading for this KB; built on first use.
+    pub fn skimmer(&self) -> &crate::skim::Skimmer {
+        self.skimmer.get_or_init(|| crate::skim::Skimmer::new(self))
     }
 
     pub fn get(&self, id: &str) -> Option<&Arc<Entry>> {

@@ -16,7 +16,7 @@
 use std::collections::HashSet;
 use std::path::Path;
 
-use super::{Entry, LoadReport, Problem, Severity};
+use super::{Entry, KbFiles, LoadReport, Problem, Severity};
 
 /// A positive-weight pattern may match at most this share of the ordinary documents.
 pub const MAX_ORDINARY_SHARE: f64 = 0.10;
@@ -31,9 +31,10 @@ const DOCUMENT_SEPARATOR: &str = "----";
 /// Runs every lint rule over the loaded entries and appends the problems to `report`.
 /// Missing lint files are a warning (a KB copy without them is still checked for everything
 /// else), unreadable ones an error.
-pub fn lint(report: &mut LoadReport, dir: &Path) {
+pub fn lint(report: &mut LoadReport, files: &KbFiles) {
+    let dir = files.dir.as_path();
     let mut problems = Vec::new();
-    match read_optional(&dir.join(ORDINARY_FILE)) {
+    match read_optional(files, ORDINARY_FILE) {
         Ok(Some(text)) => {
             let docs = documents(&text);
             if docs.is_empty() {
@@ -57,7 +58,7 @@ pub fn lint(report: &mut LoadReport, dir: &Path) {
         )),
         Err(e) => problems.push(file_problem(dir, ORDINARY_FILE, Severity::Error, e)),
     }
-    match read_optional(&dir.join(COMMANDS_FILE)) {
+    match read_optional(files, COMMANDS_FILE) {
         Ok(Some(text)) => {
             let known = command_list(&text);
             for e in &report.entries {
@@ -78,14 +79,14 @@ pub fn lint(report: &mut LoadReport, dir: &Path) {
     report.problems.extend(problems);
 }
 
-fn read_optional(path: &Path) -> Result<Option<String>, String> {
-    match std::fs::read(path) {
-        Ok(bytes) => String::from_utf8(bytes)
-            .map(Some)
-            .map_err(|e| format!("is not valid UTF-8 (byte {})", e.utf8_error().valid_up_to())),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(format!("cannot be read: {e}")),
-    }
+fn read_optional(files: &KbFiles, name: &str) -> Result<Option<String>, String> {
+    files
+        .get(name)
+        .map(|bytes| {
+            String::from_utf8(bytes.to_vec())
+                .map_err(|e| format!("is not valid UTF-8 (byte {})", e.utf8_error().valid_up_to()))
+        })
+        .transpose()
 }
 
 fn file_problem(dir: &Path, rel: &str, severity: Severity, what: String) -> Problem {

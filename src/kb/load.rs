@@ -9,6 +9,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::condition::When;
+use super::source::{KbFile, KbFiles};
 use super::{Answer, Certainty, Condition, Entry, Pattern, Reference, Step, is_message_id, topics};
 
 /// Files larger than this are not knowledge-base entries; refusing them keeps a stray dump in
@@ -192,26 +193,40 @@ pub fn disruptive(command: &str) -> Option<&'static str> {
 
 /// Loads every `*.toml` in `dir` (not recursive; `README.md` and other files are ignored).
 pub fn load_dir(dir: &Path) -> LoadReport {
-    let mut report = LoadReport::default();
-    let mut paths: Vec<PathBuf> = match std::fs::read_dir(dir) {
-        Ok(rd) => rd
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-            .collect(),
-        Err(e) => {
-            report.problems.push(Problem {
+    match KbFiles::read_dir(dir) {
+        Ok(files) => load_files(&files),
+        Err(e) => LoadReport {
+            problems: vec![Problem {
                 file: dir.to_path_buf(),
                 line: 0,
                 severity: Severity::Error,
                 message: format!("cannot read the knowledge-base directory: {e}"),
-            });
-            return report;
-        }
-    };
-    paths.sort();
-    report.files = paths.len();
-    if paths.is_empty() {
+            }],
+            ..LoadReport::default()
+        },
+    }
+}
+
+/// Loads the `*.toml` files of a KB (a directory read, or the embedded KB).
+pub fn load_files(kb: &KbFiles) -> LoadReport {
+    let mut report = LoadReport::default();
+    let dir = kb.dir.as_path();
+    // Entries are the `*.toml` files at the top; `model/` and `lint/` hold other things.
+    let toml: Vec<&KbFile> = kb
+        .files
+        .iter()
+        .filter(|f| f.name.ends_with(".toml") && !f.name.contains('/'))
+        .collect();
+    report.files = toml.len() + kb.refused.len();
+    for (name, why) in &kb.refused {
+        report.problems.push(Problem {
+            file: kb.path_of(name),
+            line: 0,
+            severity: Severity::Error,
+            message: why.clone(),
+        });
+    }
+    if toml.is_empty() {
         report.problems.push(Problem {
             file: dir.to_path_buf(),
             line: 0,
@@ -220,8 +235,9 @@ pub fn load_dir(dir: &Path) -> LoadReport {
         });
     }
     let mut seen: HashMap<String, (PathBuf, usize)> = HashMap::new();
-    for path in paths {
-        let text = match read_bounded(&path) {
+    for f in toml {
+        let path = kb.path_of(&f.name);
+        let text = match bounded_text(&f.bytes) {
             Ok(t) => t,
             Err(message) => {
                 report.problems.push(Problem {
@@ -263,31 +279,14 @@ pub fn load_dir(dir: &Path) -> LoadReport {
     report
 }
 
-fn read_bounded(path: &Path) -> Result<String, String> {
-    use std::io::Read;
-    // Follows a symlink: what matters is what would be read. A FIFO would block the load
-    // forever and a device never ends; only regular files are entries.
-    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read: {e}"))?;
-    if !meta.is_file() {
-        return Err("not a regular file (a FIFO, device, socket or a link to one); entries must be files".into());
-    }
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(format!(
-            "file is {} bytes; an entry may be at most {MAX_FILE_BYTES}",
-            meta.len()
-        ));
-    }
-    // Read at most the limit even if the file grows after the check.
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
-        .map_err(|e| format!("cannot read: {e}"))?;
+fn bounded_text(bytes: &[u8]) -> Result<String, String> {
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(format!(
-            "file is larger than {MAX_FILE_BYTES} bytes, the most an entry may be"
+            "file is {} bytes; an entry may be at most {MAX_FILE_BYTES}",
+            bytes.len()
         ));
     }
-    String::from_utf8(bytes).map_err(|e| format!("not valid UTF-8 (byte {})", e.utf8_error().valid_up_to()))
+    String::from_utf8(bytes.to_vec()).map_err(|e| format!("not valid UTF-8 (byte {})", e.utf8_error().valid_up_to()))
 }
 
 struct FileCheck<'a> {

@@ -7,6 +7,8 @@ pub mod fast;
 pub mod index;
 pub mod lint;
 pub mod load;
+pub mod snapshot;
+pub mod source;
 pub mod store;
 pub mod topics;
 
@@ -17,9 +19,10 @@ use serde::Serialize;
 
 pub use condition::When;
 pub use index::Kb;
-pub use load::{LoadReport, Problem, Severity, load_dir};
+pub use load::{LoadReport, Problem, Severity, load_dir, load_files};
+pub use source::{KbFiles, KbSource};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Certainty {
     High,

@@ -6,8 +6,6 @@
 //! The cues (named groups of patterns) live in `kb/model/gate.toml`, reviewed like the rest of
 //! the KB; how much each cue counts is fitted (see [`super::fit`]).
 
-use std::path::Path;
-
 use serde::Deserialize;
 
 use crate::evidence::{Evidence, FactKind};
@@ -73,16 +71,7 @@ struct RawCue {
 }
 
 impl Cues {
-    /// Reads `gate.toml`; a missing file is an empty set of cues. Errors read `file: problem`.
-    pub fn load(path: &Path) -> Result<Cues, String> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Cues::default()),
-            Err(e) => return Err(format!("{}: cannot read: {e}", path.display())),
-        };
-        Cues::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
-    }
-
+    /// Parses `model/gate.toml`. Errors say what is wrong; the caller names the file.
     pub fn parse(text: &str) -> Result<Cues, String> {
         let raw: RawFile = toml::from_str(text).map_err(|e| e.to_string())?;
         let mut cues = Vec::new();

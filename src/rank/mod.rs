@@ -14,8 +14,6 @@ pub mod metrics;
 pub mod model;
 pub mod sim;
 
-use std::path::Path;
-
 use crate::diagnose::Priors;
 use crate::evidence::Evidence;
 use crate::kb::Kb;
@@ -86,10 +84,36 @@ pub fn rank(model: &Model, candidates: Vec<Candidate>, mut gate_x: Vec<f64>) -> 
     }
 }
 
-/// Reads `dir/gate.toml` and `dir/weights.toml` (the KB's `model/` directory). Missing files
-/// give the fallback model; broken ones an error naming the file.
-pub fn load_model(dir: &Path) -> Result<(Model, Cues), String> {
-    let cues = Cues::load(&dir.join("gate.toml"))?;
-    let model = Model::load(&dir.join("weights.toml"), &cues)?;
+/// The gate's cues, `model/gate.toml` of the KB (none when it has no such file).
+pub fn cues_from_files(files: &crate::kb::KbFiles) -> Result<Cues, String> {
+    match model_file(files, CUES_FILE)? {
+        Some(text) => Cues::parse(&text).map_err(|e| format!("{}: {e}", files.path_of(CUES_FILE).display())),
+        None => Ok(Cues::default()),
+    }
+}
+
+/// The gate's cues and the fitted model, `model/gate.toml` and `model/weights.toml` of the KB.
+/// A missing weights file gives the fallback model; broken files an error naming the file.
+pub fn model_from_files(files: &crate::kb::KbFiles) -> Result<(Model, Cues), String> {
+    let cues = cues_from_files(files)?;
+    let model = match model_file(files, WEIGHTS_FILE)? {
+        Some(text) => {
+            Model::parse(&text, &cues).map_err(|e| format!("{}: {e}", files.path_of(WEIGHTS_FILE).display()))?
+        }
+        None => Model::fallback(&cues),
+    };
     Ok((model, cues))
+}
+
+/// Where the gate's cues and the fitted weights live, relative to the KB directory.
+pub const CUES_FILE: &str = "model/gate.toml";
+pub const WEIGHTS_FILE: &str = "model/weights.toml";
+
+fn model_file(files: &crate::kb::KbFiles, name: &str) -> Result<Option<String>, String> {
+    files
+        .get(name)
+        .map(|b| {
+            String::from_utf8(b.to_vec()).map_err(|_| format!("{}: not valid UTF-8", files.path_of(name).display()))
+        })
+        .transpose()
 }

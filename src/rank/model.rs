@@ -4,7 +4,6 @@
 //! `qntcbot train` and reviewed like the rest of the KB.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
@@ -87,18 +86,6 @@ impl Model {
             gate_threshold: 0.5,
             trained: None,
         }
-    }
-
-    /// Reads the weights for the given cues. A missing file gives [`Model::fallback`]; a file
-    /// that names an unknown feature or misses one is an error (`file: problem`), so a stale
-    /// weights file cannot silently drop evidence.
-    pub fn load(path: &Path, cues: &Cues) -> Result<Model, String> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Model::fallback(cues)),
-            Err(e) => return Err(format!("{}: cannot read: {e}", path.display())),
-        };
-        Model::parse(&text, cues).map_err(|e| format!("{}: {e}", path.display()))
     }
 
     pub fn parse(text: &str, cues: &Cues) -> Result<Model, String> {

@@ -1,0 +1,458 @@
+//! Large inputs (megabytes of job log) are skimmed, not read line by line: one pass over the
+//! text finds the lines worth reading, and only the message blocks around them get the full
+//! job-log parse, evidence extraction and ranking. The input is read and normalised in chunks,
+//! so memory holds one chunk and the selected lines, never the whole file.
+//!
+//! A line is worth reading when it holds a message id the knowledge base or the QNTC triage
+//! cares about, a phrase or pattern literal of the knowledge base, or one of the cues evidence
+//! extraction looks for (QNTC, error codes, NT status names, commands, paths under /QNTC ...);
+//! the first job header and page header are kept for the job's name, type and release. Every
+//! message id in the input still becomes a fact (the evidence key lists them all), from the
+//! same pass. What a skim does not read: bare numbers or dotted releases on lines that hold
+//! nothing else of interest, and the words of lines nobody would quote.
+
+use std::collections::{HashMap, HashSet};
+use std::io::Read;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use regex::bytes::Regex;
+
+use crate::input::{self, InputError};
+use crate::kb::Kb;
+
+/// Inputs at least this large are skimmed; smaller ones are read whole, every line.
+pub const SKIM_FROM_BYTES: usize = 2 * 1024 * 1024;
+/// Bytes read and normalised at a time.
+const CHUNK: usize = 4 * 1024 * 1024;
+/// How far back a selected line looks for the start of its message block.
+const BACK: usize = 16;
+/// How far forward a block may run after its last selected line.
+const FORWARD: usize = 48;
+
+/// Literal cues whose lines carry a value (a code, a status name, a path): every line that
+/// holds one is read. Lower case; matched ignoring ASCII case.
+const VALUE_CUES: &[&str] = &[
+    "error code",
+    "error class",
+    "fehlercode",
+    "codice",
+    "código",
+    "codigo",
+    "エラー",
+    "return code",
+    "reason code",
+    "errno",
+    "rc=",
+    "rc ",
+    "status_",
+    "cpe",
+    "/qntc",
+    "qpwd",
+    "password level",
+    "domain",
+    "domäne",
+    "dominio",
+    "ドメイン",
+];
+/// Cues that say something once (the text is about QNTC, was after an upgrade, ...): their
+/// first [`ONCE`] lines are read. The knowledge base's phrases and pattern anchors join them.
+const ONCE_CUES: &[&str] = &[
+    "qntc",
+    "qnct",
+    "qtnc",
+    "netclient",
+    "qzlc",
+    "netserver",
+    "eacces",
+    "eperm",
+    "enoent",
+    "password",
+    "kennwort",
+    "passwort",
+    "contraseña",
+    "パスワード",
+    "upgrad",
+    "migrat",
+    "release",
+    "ipl",
+    "rclstg",
+    "sbmjob",
+    "batch",
+    "schedul",
+    "submitted",
+    "interactiv",
+    "smb",
+    "cifs",
+    "samba",
+    "ntlm",
+    "kerberos",
+    "signing",
+    "share",
+    "nas",
+    "windows",
+    "ibm i",
+    "as/400",
+    "as400",
+    "iseries",
+    "wrklnk",
+    "dsplnk",
+    "cpytostmf",
+    "cpyfrmstmf",
+    "chgatr",
+    "chgaut",
+    "chgown",
+    "crtdir",
+    "mkdir",
+    "chgnetA",
+    "chgsysval",
+    "addenvvar",
+    "wrkenvvar",
+    "qzlsmaint",
+    "strtcpsvr",
+    "qibm_",
+];
+/// Lines read per once-cue (and per message id that is not in the KB).
+const ONCE: u32 = 4;
+
+/// Message ids worth a full read even when the KB does not list them: the QNTC logon family,
+/// IFS errors, and the job-start messages that tell a batch job.
+fn always_interesting(id: &str) -> bool {
+    id.starts_with("CPDB05") || id.starts_with("CPFA0") || id.starts_with("CPE") || matches!(id, "CPF1124" | "CPI1125")
+}
+
+/// The lines worth reading of a large input.
+#[derive(Debug, Default)]
+pub struct Skimmed {
+    /// The selected lines, normalised, each ending in `\n`; separate blocks are separated by
+    /// one empty line.
+    pub text: String,
+    /// For each line of `text`, its 1-based line in the whole normalised input (0 for the
+    /// empty separator lines).
+    pub lines: Vec<usize>,
+    /// Every message-id-shaped token (upper case) with the line it first appears on.
+    pub ids: Vec<(String, usize)>,
+    /// Lines in the whole normalised input.
+    pub total_lines: usize,
+    pub lossy: bool,
+}
+
+/// What makes a line worth reading, built once per knowledge base.
+#[derive(Debug)]
+pub struct Skimmer {
+    /// `None` only if the automaton cannot be built (it always can: a few hundred literals).
+    markers: Option<AhoCorasick>,
+    /// Per marker: every line read (true) or the first [`ONCE`].
+    every: Vec<bool>,
+    /// Ids the KB lists or its conditions name: every line read.
+    kb_ids: HashSet<String>,
+    id_shape: Regex,
+}
+
+impl Skimmer {
+    pub fn new(kb: &Kb) -> Skimmer {
+        let mut literals: HashMap<String, bool> = HashMap::new();
+        for l in ONCE_CUES.iter().copied().chain(kb.literals()) {
+            literals.entry(l.to_lowercase()).or_insert(false);
+        }
+        for l in VALUE_CUES {
+            literals.insert(l.to_lowercase(), true);
+        }
+        let mut literals: Vec<(String, bool)> = literals.into_iter().filter(|(l, _)| l.chars().count() >= 3).collect();
+        literals.sort();
+        // Overlapping search: a short cue inside a longer one ("share" in "file share") must
+        // still be seen.
+        let markers = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .build(literals.iter().map(|(l, _)| l))
+            .ok();
+        let every = literals.iter().map(|(_, e)| *e).collect();
+        let mut kb_ids: HashSet<String> = HashSet::new();
+        for e in &kb.entries {
+            kb_ids.extend(e.message_ids.iter().cloned());
+            for c in &e.conditions {
+                if let crate::kb::When::Message { id } = &c.when {
+                    kb_ids.insert(id.clone());
+                }
+            }
+        }
+        Skimmer {
+            markers,
+            every,
+            kb_ids,
+            // A constant pattern, covered by the tests below.
+            id_shape: Regex::new(r"(?i-u)\b[a-z]{3}[0-9a-f]{4}\b").unwrap_or_else(|e| panic!("id pattern: {e}")),
+        }
+    }
+
+    /// Skims everything `reader` yields (at most [`input::MAX_INPUT_BYTES`]); `progress` is
+    /// told how many raw bytes were consumed after each chunk.
+    pub fn skim(&self, mut reader: impl Read, mut progress: impl FnMut(u64)) -> Result<Skimmed, SkimError> {
+        let mut state = State::default();
+        let mut raw: Vec<u8> = Vec::with_capacity(CHUNK + 4096);
+        let mut total_raw = 0usize;
+        let mut eof = false;
+        while !eof {
+            // Fill up to one chunk, then cut at the last line end (the rest waits).
+            let mut buf = [0u8; 64 * 1024];
+            while raw.len() < CHUNK {
+                match reader.read(&mut buf) {
+                    Ok(0) => {
+                        eof = true;
+                        break;
+                    }
+                    Ok(n) => {
+                        raw.extend_from_slice(&buf[..n]);
+                        total_raw += n;
+                        if total_raw > input::MAX_INPUT_BYTES {
+                            return Err(SkimError::Input(InputError::TooLarge {
+                                size: total_raw,
+                                limit: input::MAX_INPUT_BYTES,
+                            }));
+                        }
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(SkimError::Read(e)),
+                }
+            }
+            let cut = if eof {
+                raw.len()
+            } else {
+                memchr_last_newline(&raw).map_or(raw.len(), |i| i + 1)
+            };
+            self.chunk(&raw[..cut], eof, &mut state);
+            raw.drain(..cut);
+            progress(total_raw as u64);
+        }
+        state.finish()
+    }
+
+    /// Skims bytes already in memory.
+    pub fn skim_bytes(&self, raw: &[u8]) -> Result<Skimmed, SkimError> {
+        if raw.len() > input::MAX_INPUT_BYTES {
+            return Err(SkimError::Input(InputError::TooLarge {
+                size: raw.len(),
+                limit: input::MAX_INPUT_BYTES,
+            }));
+        }
+        let mut state = State::default();
+        let mut rest = raw;
+        while !rest.is_empty() {
+            let cut = if rest.len() <= CHUNK {
+                rest.len()
+            } else {
+                memchr_last_newline(&rest[..CHUNK]).map_or(CHUNK, |i| i + 1)
+            };
+            let last = cut == rest.len();
+            self.chunk(&rest[..cut], last, &mut state);
+            rest = &rest[cut..];
+        }
+        state.finish()
+    }
+
+    /// Normalises one chunk of whole lines and selects from it.
+    fn chunk(&self, raw: &[u8], last: bool, st: &mut State) {
+        crate::work::add(raw.len());
+        let text = match std::str::from_utf8(raw) {
+            Ok(s) => std::borrow::Cow::Borrowed(s),
+            Err(_) => {
+                st.lossy = true;
+                String::from_utf8_lossy(raw)
+            }
+        };
+        let (control, chars) = input::control_chars(&text);
+        st.control += control;
+        st.chars += chars;
+        // Normalised lines of this chunk, each with its start in `norm`.
+        let mut norm = String::with_capacity(text.len());
+        let mut starts: Vec<usize> = Vec::new();
+        let body = text.strip_suffix('\n').unwrap_or(&text);
+        if !body.is_empty() || !last {
+            for line in body.split('\n') {
+                starts.push(norm.len());
+                input::clean_line(line, &mut norm);
+            }
+        }
+        let n = starts.len();
+        if !st.any_content {
+            st.any_content = !norm.trim().is_empty();
+        }
+        let line_end = |k: usize| starts.get(k + 1).map_or(norm.len(), |&s| s) - 1;
+        let line_at = |off: usize| starts.partition_point(|&s| s <= off) - 1;
+        // One pass for ids, one for markers; both map their hits to lines.
+        let mut seed = vec![false; n];
+        for m in self.id_shape.find_iter(norm.as_bytes()) {
+            let k = line_at(m.start());
+            let id = norm[m.start()..m.end()].to_ascii_uppercase();
+            if !crate::kb::is_message_id(&id) {
+                continue;
+            }
+            let no = st.lines_before + k + 1;
+            let seen = {
+                let e = st.ids.entry(id.clone()).or_insert((no, 0));
+                e.1 += 1;
+                e.1
+            };
+            if self.kb_ids.contains(&id) || (always_interesting(&id) && seen <= ONCE) {
+                seed[k] = true;
+            }
+        }
+        crate::work::add(norm.len() * 2);
+        if st.marker_counts.len() != self.every.len() {
+            st.marker_counts = vec![0; self.every.len()];
+        }
+        for m in self.markers.iter().flat_map(|ac| ac.find_overlapping_iter(&norm)) {
+            let k = line_at(m.start());
+            if seed[k] {
+                continue;
+            }
+            let p = m.pattern().as_usize();
+            let count = &mut st.marker_counts[p];
+            if self.every[p] || *count < ONCE {
+                *count += 1;
+                seed[k] = true;
+            }
+        }
+        for (k, s) in seed.iter_mut().enumerate() {
+            let line = &norm[starts[k]..line_end(k)];
+            if !*s && st.wants_structure(line) {
+                *s = true;
+            }
+        }
+        // Blocks: back to the message start, forward to the next one.
+        let line = |k: usize| &norm[starts[k]..line_end(k)];
+        let mut keep = vec![false; n];
+        let mut k = 0;
+        // A block that ran past the previous chunk's end goes on here.
+        while k < n && st.forward > 0 && !is_block_start(line(k)) {
+            keep[k] = true;
+            st.forward -= 1;
+            k += 1;
+        }
+        st.forward = 0;
+        let mut last_kept_end = k;
+        while k < n {
+            if !seed[k] {
+                k += 1;
+                continue;
+            }
+            let mut from = k;
+            while from > last_kept_end && k - from < BACK && !is_block_start(line(from)) && from > 0 {
+                from -= 1;
+            }
+            if from > 0 && !is_block_start(line(from)) && from > last_kept_end {
+                // No block start nearby: the line itself.
+                from = k;
+            }
+            let mut to = k + 1;
+            let mut budget = FORWARD;
+            while to < n && budget > 0 && (seed[to] || !is_block_start(line(to))) {
+                if seed[to] {
+                    budget = FORWARD;
+                }
+                to += 1;
+                budget -= 1;
+            }
+            if to == n && budget > 0 {
+                st.forward = budget;
+            }
+            for kk in keep.iter_mut().take(to).skip(from) {
+                *kk = true;
+            }
+            last_kept_end = to;
+            k = to;
+        }
+        for (k, &kept) in keep.iter().enumerate() {
+            if kept {
+                st.emit(line(k), st.lines_before + k + 1);
+            }
+        }
+        st.lines_before += n;
+    }
+}
+
+/// A line that starts a message block: a printed or bare message line (its first word starts
+/// with a message id, or is `*NONE`), or an empty line.
+fn is_block_start(line: &str) -> bool {
+    let t = line.trim_start();
+    let Some(first) = t.split_whitespace().next() else {
+        return true;
+    };
+    first == "*NONE" || first.get(..7).is_some_and(crate::kb::is_message_id)
+}
+
+fn memchr_last_newline(b: &[u8]) -> Option<usize> {
+    b.iter().rposition(|&c| c == b'\n')
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SkimError {
+    #[error(transparent)]
+    Input(#[from] InputError),
+    #[error("cannot read the input: {0}")]
+    Read(std::io::Error),
+}
+
+#[derive(Default)]
+struct State {
+    out: Skimmed,
+    /// Message id -> (first line, lines seen on).
+    ids: HashMap<String, (usize, u32)>,
+    marker_counts: Vec<u32>,
+    lines_before: usize,
+    last_emitted: usize,
+    forward: usize,
+    control: usize,
+    chars: usize,
+    lossy: bool,
+    seen_page_header: bool,
+    any_content: bool,
+    last_job_header: Option<String>,
+}
+
+impl State {
+    /// The first page header, and job headers whenever the job changes.
+    fn wants_structure(&mut self, line: &str) -> bool {
+        if !self.seen_page_header && line.contains("Display Job Log") {
+            self.seen_page_header = true;
+            return true;
+        }
+        if line.contains("Job name") && line.contains(". :") {
+            let key = line.split_whitespace().collect::<Vec<_>>().join(" ");
+            if self.last_job_header.as_deref() != Some(key.as_str()) {
+                self.last_job_header = Some(key);
+                return true;
+            }
+        }
+        false
+    }
+
+    fn emit(&mut self, line: &str, no: usize) {
+        if self.last_emitted != 0 && no > self.last_emitted + 1 {
+            self.out.text.push('\n');
+            self.out.lines.push(0);
+        }
+        self.out.text.push_str(line);
+        self.out.text.push('\n');
+        self.out.lines.push(no);
+        self.last_emitted = no;
+    }
+
+    fn finish(mut self) -> Result<Skimmed, SkimError> {
+        let total = self.chars.max(1);
+        if self.control * 5 > total {
+            return Err(SkimError::Input(InputError::Binary {
+                percent: self.control * 100 / total,
+            }));
+        }
+        if !self.any_content {
+            return Err(SkimError::Input(InputError::Empty));
+        }
+        let mut ids: Vec<(String, usize)> = self.ids.into_iter().map(|(id, (line, _))| (id, line)).collect();
+        ids.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+        self.out.ids = ids;
+        self.out.total_lines = self.lines_before;
+        self.out.lossy = self.lossy;
+        Ok(self.out)
+    }
+}
