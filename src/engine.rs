@@ -384,11 +384,22 @@ impl Engine {
     }
 
     pub fn answer(&self, d: &Diagnosis) -> Answer {
-        Answer::from_diagnosis(d)
+        let mut a = Answer::from_diagnosis(d);
+        a.fill_next(&self.kb());
+        a
     }
 
     /// Looks up a KB id, message id, error code or free text; best first.
     pub async fn lookup(&self, query: &str, limit: usize) -> Vec<Answer> {
+        let mut answers = self.lookup_entries(query, limit).await;
+        let kb = self.kb();
+        for a in &mut answers {
+            a.fill_next(&kb);
+        }
+        answers
+    }
+
+    async fn lookup_entries(&self, query: &str, limit: usize) -> Vec<Answer> {
         let kb = self.kb();
         let q = query.trim();
         // An error code is answered by decoding it first, with the entries that list it.

@@ -35,6 +35,8 @@ pub struct Finding {
     pub releases: Option<String>,
     pub why: Vec<String>,
     pub references: Vec<Reference>,
+    /// What to check next if this does not fix it: (entry id, title), in the KB's order.
+    pub next: Vec<(String, String)>,
 }
 
 /// Findings after the best are shown only when they are nearly as likely: a second answer
@@ -57,6 +59,7 @@ impl Finding {
             releases: e.releases.clone(),
             why,
             references: e.references.clone(),
+            next: Vec::new(),
         }
     }
 
@@ -217,6 +220,22 @@ impl Answer {
         }
     }
 
+    /// Names, for each finding, the entries its KB entry says to check next (skipping those
+    /// already shown as findings).
+    pub fn fill_next(&mut self, kb: &crate::kb::Kb) {
+        let shown: Vec<String> = self.findings.iter().map(|f| f.entry_id.clone()).collect();
+        for f in &mut self.findings {
+            let Some(e) = kb.get(&f.entry_id) else { continue };
+            f.next = e
+                .answer
+                .next
+                .iter()
+                .filter(|n| !shown.contains(n))
+                .filter_map(|n| kb.get(n).map(|x| (x.id.clone(), x.title.clone())))
+                .collect();
+        }
+    }
+
     /// Readable terminal text wrapped to 100 columns; see [`Answer::to_text_width`].
     pub fn to_text(&self) -> String {
         self.to_text_width(100)
@@ -270,6 +289,12 @@ impl Answer {
             }
             if let Some(c) = &f.confirm {
                 let _ = writeln!(out, "\nHow to confirm:\n{}", paragraphs(c, width, "  "));
+            }
+            if !f.next.is_empty() {
+                let _ = writeln!(out, "\nIf that does not fix it, check next:");
+                for (i, (id, title)) in f.next.iter().enumerate() {
+                    let _ = writeln!(out, "{}", wrap(&format!("{title} [{id}]"), width, &format!("  {}. ", i + 1), "     "));
+                }
             }
             if !f.why.is_empty() {
                 let _ = writeln!(out, "\nWhy I think so:");
@@ -347,6 +372,7 @@ mod tests {
             releases: None,
             why: Vec::new(),
             references: Vec::new(),
+            next: Vec::new(),
         }
     }
 

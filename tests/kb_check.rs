@@ -205,3 +205,47 @@ fn the_reply_shows_a_caution_under_its_command() {
         "{text}"
     );
 }
+
+#[test]
+fn a_next_entry_that_does_not_exist_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_kb(dir.path());
+    edit(
+        dir.path(),
+        "netserver-domain-mismatch.toml",
+        "next = [\"password-case-qpwdlvl\"",
+        "next = [\"no-such-entry\"",
+        "no-such-entry",
+    );
+    let (code, out) = kb_check(dir.path());
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.contains("netserver-domain-mismatch.toml:") && l.contains("\"no-such-entry\"")),
+        "{out}"
+    );
+}
+
+/// IBM's CPDB053 technote checks the NetServer domain first and the password case second: the
+/// answer to an admin's one-line report follows that order.
+#[test]
+fn cpdb053_after_an_upgrade_names_the_domain_then_the_password_case() {
+    let home = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_qntcbot"))
+        .current_dir("/")
+        .env_remove("QNTCBOT_DB")
+        .env_remove("QNTCBOT_KB")
+        .env_remove("QNTCBOT_CONFIG")
+        .env("HOME", home.path())
+        .env("QNTCBOT_CACHE_DIR", home.path().join("cache"))
+        .args(["analyze", "CPDB053 error code 3401 after an upgrade"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let first = text.find("[netserver-domain-mismatch]").expect("the domain finding");
+    let next = text.find("check next:").expect("what to check next");
+    let password = text[next..].find("[password-case-qpwdlvl]").expect("password case next");
+    let others = text[next..].find("[credentials-mismatch]").expect("then credentials");
+    assert!(first < next && password < others, "{text}");
+}

@@ -319,6 +319,14 @@ fn finding(f: &Finding, headline: Option<&str>, case_id: Option<i64>) -> Vec<Emb
         sections.push(("Confirm", vec![clip(c, FIELD_VALUE_MAX)]));
     }
     sections.push((
+        "If that does not fix it",
+        f.next
+            .iter()
+            .enumerate()
+            .map(|(i, (id, title))| clip(&format!("{}. {title} (`{id}`)", i + 1), FIELD_VALUE_MAX))
+            .collect(),
+    ));
+    sections.push((
         "Why it matched",
         f.why.iter().map(|w| clip(&format!("• {w}"), FIELD_VALUE_MAX)).collect(),
     ));

@@ -148,6 +148,8 @@ struct RawAnswer {
     confirm: Option<String>,
     #[serde(default)]
     checks: Vec<String>,
+    #[serde(default)]
+    next: Vec<String>,
 }
 
 const DEFAULT_PATTERN_WEIGHT: f64 = 0.3;
@@ -567,6 +569,7 @@ impl FileCheck<'_> {
                 steps: a.steps.into_iter().map(Spanned::into_inner).collect(),
                 confirm: a.confirm,
                 checks: a.checks,
+                next: a.next,
             },
             references,
             file: self.path.to_path_buf(),
@@ -604,6 +607,21 @@ fn cross_checks(report: &mut LoadReport) {
         .iter()
         .flat_map(|e| e.topics.iter().map(String::as_str))
         .collect();
+    let ids: HashSet<&str> = report.entries.iter().map(|e| e.id.as_str()).collect();
+    let mut unknown_next = Vec::new();
+    for e in &report.entries {
+        for n in &e.answer.next {
+            if !ids.contains(n.as_str()) || *n == e.id {
+                unknown_next.push(Problem {
+                    file: e.file.clone(),
+                    line: 1,
+                    severity: Severity::Error,
+                    message: format!("answer.next names {n:?}, which is not another entry of this KB"),
+                });
+            }
+        }
+    }
+    report.problems.extend(unknown_next);
     let dir = report
         .entries
         .first()

@@ -146,6 +146,9 @@ pub struct Answer {
     pub steps: Vec<Step>,
     pub confirm: Option<String>,
     pub checks: Vec<String>,
+    /// Entries to check next, in order, when this one's steps do not fix it (the order the
+    /// sources give, e.g. IBM's CPDB053 technote: NetServer domain, then password case).
+    pub next: Vec<String>,
 }
 
 /// One validated knowledge-base entry.

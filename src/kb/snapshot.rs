@@ -56,6 +56,7 @@ struct SnapEntry {
     steps: Vec<Step>,
     confirm: Option<String>,
     checks: Vec<String>,
+    next: Vec<String>,
     references: Vec<Reference>,
     file: PathBuf,
 }
@@ -100,6 +101,7 @@ impl From<&Entry> for SnapEntry {
                     steps,
                     confirm,
                     checks,
+                    next,
                 },
             references,
             file,
@@ -138,6 +140,7 @@ impl From<&Entry> for SnapEntry {
             steps: steps.clone(),
             confirm: confirm.clone(),
             checks: checks.clone(),
+            next: next.clone(),
             references: references.clone(),
             file: file.clone(),
         }
@@ -181,6 +184,7 @@ impl SnapEntry {
                 steps: self.steps,
                 confirm: self.confirm,
                 checks: self.checks,
+                next: self.next,
             },
             references: self.references,
             file: self.file,

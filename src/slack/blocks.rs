@@ -283,13 +283,21 @@ pub fn finding_blocks(f: &Finding, headline: Option<&str>) -> Vec<Value> {
         .enumerate()
         .map(|(i, s)| step_unit(i + 1, &s.text, s.command.as_deref(), s.caution.as_deref(), &f.entry_id))
         .collect();
-    let sections: [(&str, Vec<String>); 5] = [
+    let sections: [(&str, Vec<String>); 6] = [
         ("*What to do*", steps),
         (
             "*Questions that tell the causes apart*",
             f.checks.iter().map(|c| format!("• {}", escape(c))).collect(),
         ),
         ("*How to confirm*", f.confirm.iter().map(|c| escape(c)).collect()),
+        (
+            "*If that does not fix it, check next*",
+            f.next
+                .iter()
+                .enumerate()
+                .map(|(i, (id, title))| format!("{}. {} (`{id}`)", i + 1, escape(title)))
+                .collect(),
+        ),
         (
             "*Why I think so*",
             f.why
