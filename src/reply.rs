@@ -293,7 +293,11 @@ impl Answer {
             if !f.next.is_empty() {
                 let _ = writeln!(out, "\nIf that does not fix it, check next:");
                 for (i, (id, title)) in f.next.iter().enumerate() {
-                    let _ = writeln!(out, "{}", wrap(&format!("{title} [{id}]"), width, &format!("  {}. ", i + 1), "     "));
+                    let _ = writeln!(
+                        out,
+                        "{}",
+                        wrap(&format!("{title} [{id}]"), width, &format!("  {}. ", i + 1), "     ")
+                    );
                 }
             }
             if !f.why.is_empty() {

@@ -245,7 +245,9 @@ fn cpdb053_after_an_upgrade_names_the_domain_then_the_password_case() {
     let text = String::from_utf8_lossy(&out.stdout);
     let first = text.find("[netserver-domain-mismatch]").expect("the domain finding");
     let next = text.find("check next:").expect("what to check next");
-    let password = text[next..].find("[password-case-qpwdlvl]").expect("password case next");
+    let password = text[next..]
+        .find("[password-case-qpwdlvl]")
+        .expect("password case next");
     let others = text[next..].find("[credentials-mismatch]").expect("then credentials");
     assert!(first < next && password < others, "{text}");
 }

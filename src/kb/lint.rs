@@ -75,6 +75,7 @@ pub fn lint(report: &mut LoadReport, files: &KbFiles) {
     }
     for e in &report.entries {
         problems.extend(go_nets_without_navigator(e));
+        problems.extend(disruptive_text_without_caution(e));
     }
     report.problems.extend(problems);
 }
@@ -216,6 +217,51 @@ fn go_nets_without_navigator(e: &Entry) -> Vec<Problem> {
         .collect()
 }
 
+/// What a step's words may ask for that disrupts users even when its command does not show it
+/// (the command is elsewhere, or there is none): each needs a caution like a disruptive
+/// command does (see `load.rs`).
+const DISRUPTIVE_WORDS: &[(&str, &str)] = &[
+    (
+        r"(?i)\b(restart|re-start|end|stop|recycle)(s|ing)?\s+(the\s+)?(IBM\s+i\s+)?NetServer\b",
+        "restarting NetServer disconnects every mapped drive",
+    ),
+    (
+        r"(?i)\b(end|stop|restart)(s|ing)?\s+(the\s+)?QSERVER\b",
+        "ending QSERVER drops every file-server session",
+    ),
+    (
+        r"(?i)\b(re-?enable|enable|turn\s+on|allow)(s|ing)?\s+SMB\s?(v|version\s)?1\b",
+        "SMB1 is insecure and disabled by Microsoft for a reason",
+    ),
+    (
+        r"(?i)\b(perform|schedule|do|plan)\s+(an\s+|the\s+)?IPL\b",
+        "an IPL stops the system",
+    ),
+];
+
+fn disruptive_text_without_caution(e: &Entry) -> Vec<Problem> {
+    let text = std::fs::read_to_string(&e.file).unwrap_or_default();
+    let mut out = Vec::new();
+    for s in e.answer.steps.iter().filter(|s| s.caution.is_none()) {
+        for (pattern, why) in DISRUPTIVE_WORDS {
+            // Constant patterns, covered by the unit test below.
+            let Ok(re) = regex::Regex::new(pattern) else { continue };
+            if re.is_match(&s.text) {
+                out.push(Problem {
+                    file: e.file.clone(),
+                    line: line_of(&text, &s.text),
+                    severity: Severity::Error,
+                    message: format!(
+                        "this step's words ask for something disruptive ({why}) but the step has no caution"
+                    ),
+                });
+                break;
+            }
+        }
+    }
+    out
+}
+
 /// The line of the first occurrence of `needle` (as written in the TOML file), or the line of
 /// `steps` when it cannot be found (for example because of escapes).
 fn line_of(text: &str, needle: &str) -> usize {
@@ -229,6 +275,31 @@ fn line_of(text: &str, needle: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn disruptive_words_compile_and_catch_what_they_name() {
+        let hits = |t: &str| {
+            DISRUPTIVE_WORDS
+                .iter()
+                .any(|(p, _)| regex::Regex::new(p).expect("compiles").is_match(t))
+        };
+        for t in [
+            "Then restart NetServer so the name is used.",
+            "End the QSERVER subsystem and start it again.",
+            "Re-enable SMB1 on the NAS.",
+            "Schedule an IPL for the weekend.",
+        ] {
+            assert!(hits(t), "{t}");
+        }
+        for t in [
+            "Check that NetServer is started.",
+            "The change takes effect at the next IPL.",
+            "QSERVER must be active.",
+            "SMB1 is not offered any more.",
+        ] {
+            assert!(!hits(t), "{t}");
+        }
+    }
 
     #[test]
     fn command_names() {

@@ -181,6 +181,29 @@ const DISRUPTIVE: &[(&str, &str, &str)] = &[
         "changes the password level at the next IPL and can lock users out",
     ),
     ("CHGSYSVAL", "QSECURITY", "changes the security level at the next IPL"),
+    ("CHGSYSVAL", "QPWD", "changes password rules for every user profile"),
+    (
+        "CHGSYSVAL",
+        "QMAXS",
+        "changes when every user profile is disabled after failed sign-ons",
+    ),
+    (
+        "CHGUSRPRF",
+        "PASSWORD(",
+        "changes a user's password, which everything storing the old one depends on",
+    ),
+    (
+        "CHGPWD",
+        "",
+        "changes a password, which everything storing the old one depends on",
+    ),
+    ("ADDENVVAR", "*SYS", "sets a variable for every job on the system"),
+    ("CHGENVVAR", "*SYS", "changes a variable for every job on the system"),
+    ("RMVENVVAR", "*SYS", "removes a variable for every job on the system"),
+    ("EDTAUTL", "", "changes an authorization list, a security change"),
+    ("ADDAUTLE", "", "changes an authorization list, a security change"),
+    ("CHGAUTLE", "", "changes an authorization list, a security change"),
+    ("RMVAUTLE", "", "changes an authorization list, a security change"),
 ];
 
 /// Why `command` needs a caution, if it does.
