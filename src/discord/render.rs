@@ -608,6 +608,7 @@ mod tests {
             checks: vec!["WRKLNK '/QNTC/server'".into()],
             confirm: Some("Run WRKLNK again".into()),
             releases: None,
+            next: vec![("password-case-qpwdlvl".into(), "Password case".into())],
             why: vec!["line 3: CPDB053".into()],
             references: vec![Reference {
                 title: "IBM technote".into(),

@@ -507,6 +507,7 @@ pub(crate) mod tests {
             checks: vec!["WRKLNK '/QNTC/server'".into()],
             confirm: Some("Run WRKLNK again".into()),
             releases: None,
+            next: vec![("password-case-qpwdlvl".into(), "Password case".into())],
             why: vec!["line 3: CPDB053 <@U1> & @here".into()],
             references: vec![Reference {
                 title: "IBM technote".into(),
