@@ -19,6 +19,11 @@ pub struct Match {
     pub confidence: f64,
     /// Human-readable reasons, strongest first ("line 3: CPDB053", "error code 3401 = EACCES").
     pub evidence: Vec<String>,
+    /// The entry's share of the ranking (the candidates and "none of them" sum to 1): what
+    /// decides which entries are listed, and what a runner-up is worth once the best is
+    /// rejected. `confidence` is calibrated for the best entry as an answer; this is not.
+    #[serde(skip)]
+    pub share: f64,
     #[serde(skip)]
     pub entry: Arc<Entry>,
 }
@@ -106,7 +111,8 @@ pub fn diagnose(kb: &Kb, evidence: Evidence, text: &str, priors: &Priors, settin
         // Listed by how well the entry fits (the ranking), not by the gate: a lookup or a
         // question the bot would not answer unprompted still shows what fits. Candidates are
         // in score order, so the probabilities fall.
-        if scored.probs.get(k).copied().unwrap_or(0.0) < settings.min_confidence {
+        let share = scored.probs.get(k).copied().unwrap_or(0.0);
+        if share < settings.min_confidence {
             break;
         }
         let e = &kb.entries[c.entry];
@@ -124,6 +130,7 @@ pub fn diagnose(kb: &Kb, evidence: Evidence, text: &str, priors: &Priors, settin
             topics: e.topics.clone(),
             confidence: (confidence * 1000.0).round() / 1000.0,
             evidence,
+            share,
             entry: Arc::clone(e),
         });
     }

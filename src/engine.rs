@@ -302,6 +302,31 @@ impl Engine {
         self.diagnose_bytes(text.as_bytes()).unwrap_or_default()
     }
 
+    /// The entries a text could be about, best first, down to a ranking probability of
+    /// `floor` (at most `n`): what "Not it" offers next. The diagnosis lists only what reaches
+    /// its listing floor, and a confident answer leaves little probability to the rest, so the
+    /// runners-up are ranked again here rather than read from the recorded case.
+    pub fn runners_up(&self, text: &str, floor: f64, n: usize) -> Vec<diagnose::Match> {
+        let Ok(normalized) = input::normalize(text.as_bytes()) else {
+            return Vec::new();
+        };
+        let text: Arc<str> = Arc::from(normalized.text);
+        let ev = evidence::extract_shared(Arc::clone(&text));
+        let settings = Settings {
+            min_confidence: floor,
+            max_matches: n,
+            ..self.settings
+        };
+        let mut d = diagnose::diagnose(&self.kb(), ev, &text, &self.priors(), &settings);
+        redact_evidence(&mut d, &text);
+        // Once the best is rejected, what the others are worth is their share of the ranking,
+        // not a confidence calibrated for first answers.
+        for m in &mut d.matches {
+            m.confidence = (m.share * 1000.0).round() / 1000.0;
+        }
+        d.matches
+    }
+
     /// Diagnoses raw bytes (a file, an attachment, stdin); refuses empty, binary and oversized
     /// input with a clear error. Inputs of megabytes are skimmed (see [`crate::skim`]).
     pub fn diagnose_bytes(&self, raw: &[u8]) -> Result<Diagnosis, InputError> {

@@ -629,8 +629,17 @@ fn percentages_labels_and_the_decision_agree() {
             if answered {
                 assert!(p >= 50, "answers with {p}%: {out}");
             }
-            if out.contains("is under the") {
-                assert!(p < 50, "says under the threshold at {p}%: {out}");
+            // "(... 76% is under the 83% needed to answer.)": the two numbers shown agree
+            // with each other and with the headline.
+            if let Some(at) = out.find("% is under the ") {
+                let number = |s: &str| -> u32 {
+                    let digits: String = s.chars().take_while(char::is_ascii_digit).collect();
+                    digits.parse().unwrap()
+                };
+                let shown = number(out[..at].rsplit(' ').next().unwrap());
+                let needed = number(&out[at + "% is under the ".len()..]);
+                assert_eq!(shown, p, "the decision line and the headline disagree: {out}");
+                assert!(p < needed, "says under the threshold at {p}% of {needed}%: {out}");
             }
             // Nothing below the headline is shown as more likely than it.
             for l in out.lines().filter(|l| l.starts_with("== Also possible")) {

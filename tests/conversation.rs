@@ -297,6 +297,7 @@ async fn handmade_case(chat: &FakeChat, offered: &[(&str, f64)]) -> Posted {
                 topics: entry.topics.clone(),
                 confidence: *c,
                 evidence: vec![format!("test evidence for {id}")],
+                share: *c,
                 entry,
             }
         })

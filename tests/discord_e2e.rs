@@ -490,8 +490,9 @@ async fn not_it_offers_a_lower_candidate_in_the_same_message() {
     let bot = Bot::start(|_| {}).await;
     let text = spread_text(&bot.engine);
     let d = bot.engine.diagnose(&text);
-    assert!(d.reply && d.matches.len() >= 2, "{:?}", d.matches);
-    let (top, second) = (&d.matches[0], &d.matches[1]);
+    let ranked = bot.engine.runners_up(&text, 0.03, 5);
+    assert!(d.reply && ranked.len() >= 2, "{:?}", ranked);
+    let (top, second) = (&ranked[0], &ranked[1]);
     assert!(
         second.confidence < top.confidence - 0.15,
         "the test needs a candidate outside the old 0.15 window: {} {} / {} {}",
@@ -537,7 +538,8 @@ fn spread_text(engine: &Engine) -> String {
         .map(|c| c.text)
         .find(|t| {
             let d = engine.diagnose(t);
-            d.reply && d.matches.len() >= 2 && d.matches[1].confidence < d.matches[0].confidence - 0.15
+            let r = engine.runners_up(t, 0.03, 5);
+            d.reply && r.len() >= 2 && r[1].confidence < r[0].confidence - 0.15
         })
         .expect("a training text with a well-separated second finding")
 }

@@ -274,6 +274,9 @@ pub const EXPLAIN_LEADS: usize = 2;
 const NEXT_GAP: f64 = 0.15;
 const NEXT_MAX: usize = 3;
 const NEXT_ALT_FLOOR: f64 = 0.4;
+/// "Not it" offers the best remaining entry down to this ranking probability; below it the
+/// bot says nothing else fits.
+const NEXT_RANK_FLOOR: f64 = 0.03;
 
 /// The conversation service. Cheap to share: wrap in an `Arc`.
 pub struct Conversation {
@@ -531,15 +534,25 @@ impl Conversation {
     /// The best findings of `case` not in `skip`, ranked on their own merits.
     fn next_view(&self, case: &Case, skip: &[String], judging: bool) -> View {
         let kb = self.engine.kb();
-        let mut rest: Vec<Finding> = case
+        // What was recorded, then what the case's (bounded, redacted) text ranks next.
+        let mut rest: Vec<Finding> = Vec::new();
+        let recorded = case
             .matches
             .iter()
-            .filter(|m| !skip.contains(&m.entry_id))
-            .filter_map(|m| {
-                kb.get(&m.entry_id)
-                    .map(|e| Finding::from_entry(e, m.confidence, m.evidence.clone()))
-            })
-            .collect();
+            .map(|m| (m.entry_id.clone(), m.confidence, m.evidence.clone()));
+        let ranked = self
+            .engine
+            .runners_up(&case.text, NEXT_RANK_FLOOR, NEXT_MAX + skip.len() + 1)
+            .into_iter()
+            .map(|m| (m.id.clone(), m.confidence, m.evidence));
+        for (id, confidence, evidence) in recorded.chain(ranked) {
+            if skip.contains(&id) || rest.iter().any(|f| f.entry_id == id) {
+                continue;
+            }
+            if let Some(e) = kb.get(&id) {
+                rest.push(Finding::from_entry(e, confidence, evidence));
+            }
+        }
         rest.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
         if let Some(best) = rest.first().map(|f| f.confidence) {
             let mut kept = 0;
