@@ -25,12 +25,11 @@ const USERS: u64 = 50;
 const ROUNDS: usize = 12;
 const WARMUP_ROUNDS: usize = 2;
 
-const CPDB053_LOG: &str = "\
-Our nightly CPYTOSTMF to the NAS broke after the upgrade, job log below:
-CPDB053    Diagnostic             40   11/24/26  02:00:01.123456  QZLCSRVR     QSYS        *STMT    QZLCSRVR    QSYS        *STMT
-                                     Message . . . . :   Error exchanging security information.
-                                     Cause . . . . . :   Error code 3401 was returned.
-";
+/// The CPDB053 report the tests use (one the bot answers).
+#[path = "../tests/common/mod.rs"]
+#[allow(dead_code)]
+mod common;
+use common::CPDB053_LOG;
 
 fn percentile(sorted: &[Duration], q: f64) -> Duration {
     sorted[((sorted.len() as f64 * q).ceil() as usize).clamp(1, sorted.len()) - 1]

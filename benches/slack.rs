@@ -22,12 +22,11 @@ const SECRET: &str = "bench-secret";
 const USERS: usize = 30;
 const ROUNDS: usize = 20;
 
-const CPDB053_LOG: &str = "\
-Our nightly CPYTOSTMF to the NAS broke after the upgrade, job log below:
-CPDB053    Diagnostic             40   11/24/26  02:00:01.123456  QZLCSRVR     QSYS        *STMT    QZLCSRVR    QSYS        *STMT
-                                     Message . . . . :   Error exchanging security information.
-                                     Cause . . . . . :   Error code 3401 was returned.
-";
+/// The CPDB053 report the tests use (one the bot answers).
+#[path = "../tests/common/mod.rs"]
+#[allow(dead_code)]
+mod common;
+use common::CPDB053_LOG;
 
 type Arrivals = Arc<Mutex<HashMap<String, Instant>>>;
 
