@@ -8,7 +8,8 @@
 //! Both are built once per KB load; scoring a text costs one pass over (a bounded prefix of)
 //! the text plus the postings it touches.
 
-use std::collections::HashMap;
+// Keys are words and already-hashed trigrams of our own KB: a fast non-keyed hash is enough.
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use super::super::kb::Entry;
 use super::super::kb::index::terms_of;
@@ -32,6 +33,8 @@ pub struct SimIndex {
     /// trigram -> (example, tf-idf weight in it); example vectors are unit length.
     grams: HashMap<u64, Vec<(usize, f64)>>,
     gram_idf: HashMap<u64, f64>,
+    /// The largest trigram idf: what a trigram no example has weighs.
+    max_gram_idf: f64,
     /// example -> (entry, text)
     examples: Vec<(usize, String)>,
     entries: usize,
@@ -48,11 +51,11 @@ pub struct Similarity {
 
 impl SimIndex {
     pub fn build(entries: &[std::sync::Arc<Entry>]) -> SimIndex {
-        let mut postings: HashMap<String, Vec<(usize, f64)>> = HashMap::new();
+        let mut postings: HashMap<String, Vec<(usize, f64)>> = HashMap::default();
         let mut doc_len = Vec::with_capacity(entries.len());
         let mut examples = Vec::new();
         for (i, e) in entries.iter().enumerate() {
-            let mut tf: HashMap<String, f64> = HashMap::new();
+            let mut tf: HashMap<String, f64> = HashMap::default();
             let mut len = 0.0;
             // The title says what the entry is about; count it twice.
             let fields = [e.title.as_str(), e.title.as_str(), e.answer.cause.as_str()]
@@ -86,7 +89,7 @@ impl SimIndex {
 
         // Trigram idf over examples, then unit-length tf-idf vectors.
         let counts: Vec<HashMap<u64, f64>> = examples.iter().map(|(_, x)| trigram_counts(x)).collect();
-        let mut df: HashMap<u64, f64> = HashMap::new();
+        let mut df: HashMap<u64, f64> = HashMap::default();
         for c in &counts {
             for g in c.keys() {
                 *df.entry(*g).or_default() += 1.0;
@@ -94,7 +97,7 @@ impl SimIndex {
         }
         let m = examples.len().max(1) as f64;
         let gram_idf: HashMap<u64, f64> = df.into_iter().map(|(g, d)| (g, (m / d).ln() + 1.0)).collect();
-        let mut grams: HashMap<u64, Vec<(usize, f64)>> = HashMap::new();
+        let mut grams: HashMap<u64, Vec<(usize, f64)>> = HashMap::default();
         for (k, c) in counts.into_iter().enumerate() {
             let weighted: Vec<(u64, f64)> = c
                 .into_iter()
@@ -108,6 +111,7 @@ impl SimIndex {
                 grams.entry(g).or_default().push((k, w / norm));
             }
         }
+        let max_gram_idf = gram_idf.values().copied().fold(1.0, f64::max);
         SimIndex {
             postings,
             idf,
@@ -115,6 +119,7 @@ impl SimIndex {
             avg_len,
             grams,
             gram_idf,
+            max_gram_idf,
             examples,
             entries: entries.len(),
         }
@@ -125,7 +130,7 @@ impl SimIndex {
         let mut out = vec![Similarity::default(); self.entries];
         let text = bounded(text);
 
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = HashSet::default();
         for t in terms_of(text).filter(|t| seen.insert(t.clone())).take(MAX_TERMS) {
             let (Some(list), Some(idf)) = (self.postings.get(&t), self.idf.get(&t)) else {
                 continue;
@@ -137,23 +142,30 @@ impl SimIndex {
         }
 
         let counts = trigram_counts(text);
-        let weighted: Vec<(u64, f64)> = counts
-            .into_iter()
-            .filter_map(|(g, n)| self.gram_idf.get(&g).map(|idf| (g, (1.0 + n.ln()) * idf)))
-            .collect();
-        // Trigrams no example has still count towards the text's length: a long text that
-        // happens to contain an example's words is less like it than the example itself.
-        let norm = trigram_norm(text, &self.gram_idf);
+        // Trigrams no example has still count towards the text's length (weighing like the
+        // rarest known ones): a long text that happens to contain an example's words is less
+        // like it than the example itself.
+        let mut norm = 0.0;
+        let mut weighted: Vec<(u64, f64)> = Vec::with_capacity(counts.len());
+        for (g, n) in counts {
+            let idf = self.gram_idf.get(&g).copied();
+            let w = (1.0 + n.ln()) * idf.unwrap_or(self.max_gram_idf);
+            norm += w * w;
+            if idf.is_some() {
+                weighted.push((g, w));
+            }
+        }
+        let norm = f64::sqrt(norm);
         if norm > 0.0 {
-            let mut dots: HashMap<usize, f64> = HashMap::new();
+            let mut dots = vec![0.0; self.examples.len()];
             for (g, w) in &weighted {
                 if let Some(list) = self.grams.get(g) {
                     for &(k, v) in list {
-                        *dots.entry(k).or_default() += w * v;
+                        dots[k] += w * v;
                     }
                 }
             }
-            for (k, dot) in dots {
+            for (k, dot) in dots.into_iter().enumerate().filter(|(_, d)| *d > 0.0) {
                 let cos = dot / norm;
                 let i = self.examples[k].0;
                 if cos > out[i].ngram {
@@ -180,7 +192,7 @@ fn bounded(text: &str) -> &str {
 /// Character trigrams of the lower-cased text with every run of non-alphanumerics folded into
 /// one space, hashed to u64.
 fn trigram_counts(text: &str) -> HashMap<u64, f64> {
-    let mut counts = HashMap::new();
+    let mut counts = HashMap::default();
     let mut window: [char; 3] = [' '; 3];
     let mut filled = 1; // a leading space marks the start of the first word
     let mut last_space = true;
@@ -203,19 +215,6 @@ fn trigram_counts(text: &str) -> HashMap<u64, f64> {
     counts
 }
 
-fn trigram_norm(text: &str, idf: &HashMap<u64, f64>) -> f64 {
-    // Unknown trigrams weigh like the rarest known ones.
-    let unknown = idf.values().copied().fold(1.0, f64::max);
-    trigram_counts(text)
-        .into_iter()
-        .map(|(g, n)| {
-            let w = (1.0 + n.ln()) * idf.get(&g).copied().unwrap_or(unknown);
-            w * w
-        })
-        .sum::<f64>()
-        .sqrt()
-}
-
 fn hash3(w: [char; 3]) -> u64 {
     (u64::from(u32::from(w[0])) << 42) ^ (u64::from(u32::from(w[1])) << 21) ^ u64::from(u32::from(w[2]))
 }
@@ -233,10 +232,22 @@ mod tests {
     }
 
     #[test]
-    fn cosine_of_identical_text_is_one() {
-        let counts = trigram_counts("the share is gone after the IPL");
-        let idf: HashMap<u64, f64> = counts.keys().map(|g| (*g, 1.0)).collect();
-        let norm = trigram_norm("the share is gone after the IPL", &idf);
-        assert!((norm - counts.values().map(|n| (1.0 + n.ln()).powi(2)).sum::<f64>().sqrt()).abs() < 1e-9);
+    fn an_example_is_most_like_itself_and_its_entry() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("kb");
+        let report = crate::kb::load_dir(&dir);
+        let entries: Vec<std::sync::Arc<Entry>> = report.entries.into_iter().map(std::sync::Arc::new).collect();
+        let index = SimIndex::build(&entries);
+        let (i, e) = entries
+            .iter()
+            .enumerate()
+            .find(|(_, e)| !e.examples.is_empty())
+            .expect("an entry with examples");
+        let scores = index.score(&e.examples[0]);
+        assert!((scores[i].ngram - 1.0).abs() < 1e-9, "{}", scores[i].ngram);
+        let k = scores[i].example.expect("the best example");
+        assert_eq!(index.example_text(k), Some(e.examples[0].as_str()));
+        // Extra words the examples never use make the text less like it.
+        let longer = format!("{} zzqx wvyk jjqp", e.examples[0]);
+        assert!(index.score(&longer)[i].ngram < scores[i].ngram);
     }
 }
