@@ -12,6 +12,10 @@ use crate::{Diagnosis, Engine};
 
 #[derive(Debug)]
 pub struct Lanes {
+    /// One diagnosis per core at a time, first come first served: a burst of messages is
+    /// answered in order instead of every one of them sharing the cores until the last is done
+    /// (and each cold thread building its own regex caches).
+    urgent: Arc<Semaphore>,
     heavy: Arc<Semaphore>,
     heavy_bytes: usize,
     budget: Duration,
@@ -28,7 +32,9 @@ pub enum Skipped {
 
 impl Lanes {
     pub fn new(heavy_parallel: usize, heavy_bytes: usize, budget: Duration) -> Lanes {
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
         Lanes {
+            urgent: Arc::new(Semaphore::new(cores)),
             heavy: Arc::new(Semaphore::new(heavy_parallel.max(1))),
             heavy_bytes,
             budget,
@@ -41,12 +47,25 @@ impl Lanes {
         let heavy = !urgent || text.len() > self.heavy_bytes;
         let engine = Arc::clone(engine);
         let work = async move {
-            let permit = if heavy {
-                // The semaphore is never closed, so acquiring only fails if it were.
+            // The semaphores are never closed, so acquiring only fails if they were.
+            let heavy_permit = if heavy {
                 Some(self.heavy.clone().acquire_owned().await.map_err(|_| Skipped::Crashed)?)
             } else {
                 None
             };
+            // Heavy texts are held back by their own lane, never by the urgent one's queue.
+            let core = if heavy {
+                None
+            } else {
+                Some(
+                    self.urgent
+                        .clone()
+                        .acquire_owned()
+                        .await
+                        .map_err(|_| Skipped::Crashed)?,
+                )
+            };
+            let permit = (heavy_permit, core);
             // The permit moves into the blocking task: a text over budget keeps its lane busy
             // until it really stops, so timeouts cannot pile up more work than the lane allows.
             tokio::task::spawn_blocking(move || {
