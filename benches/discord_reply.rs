@@ -27,7 +27,6 @@ const WARMUP_ROUNDS: usize = 2;
 
 /// The CPDB053 report the tests use (one the bot answers).
 #[path = "../tests/common/mod.rs"]
-#[allow(dead_code)]
 mod common;
 use common::CPDB053_LOG;
 

@@ -24,7 +24,6 @@ const ROUNDS: usize = 20;
 
 /// The CPDB053 report the tests use (one the bot answers).
 #[path = "../tests/common/mod.rs"]
-#[allow(dead_code)]
 mod common;
 use common::CPDB053_LOG;
 
