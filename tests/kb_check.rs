@@ -210,7 +210,7 @@ fn the_reply_shows_a_caution_under_its_command() {
 fn a_next_entry_that_does_not_exist_fails() {
     let dir = tempfile::tempdir().unwrap();
     copy_kb(dir.path());
-    edit(
+    let line = edit(
         dir.path(),
         "netserver-domain-mismatch.toml",
         "next = [\"password-case-qpwdlvl\"",
@@ -219,11 +219,7 @@ fn a_next_entry_that_does_not_exist_fails() {
     );
     let (code, out) = kb_check(dir.path());
     assert_eq!(code, Some(1), "{out}");
-    assert!(
-        out.lines()
-            .any(|l| l.contains("netserver-domain-mismatch.toml:") && l.contains("\"no-such-entry\"")),
-        "{out}"
-    );
+    assert_reported(&out, "netserver-domain-mismatch.toml", line, "\"no-such-entry\"");
 }
 
 /// IBM's CPDB053 technote checks the NetServer domain first and the password case second: the

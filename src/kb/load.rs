@@ -635,9 +635,17 @@ fn cross_checks(report: &mut LoadReport) {
     for e in &report.entries {
         for n in &e.answer.next {
             if !ids.contains(n.as_str()) || *n == e.id {
+                // The line of `next = [...]` in the file, when the file can be read again.
+                let line = std::fs::read_to_string(&e.file)
+                    .ok()
+                    .and_then(|t| {
+                        t.lines()
+                            .position(|l| l.trim_start().starts_with("next") && l.contains(&format!("{n:?}")))
+                    })
+                    .map_or(1, |i| i + 1);
                 unknown_next.push(Problem {
                     file: e.file.clone(),
-                    line: 1,
+                    line,
                     severity: Severity::Error,
                     message: format!("answer.next names {n:?}, which is not another entry of this KB"),
                 });
