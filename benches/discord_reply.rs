@@ -47,28 +47,33 @@ fn report(what: &str, mut samples: Vec<Duration>) {
 }
 
 async fn bot_burst(sim: &Sim, round: usize) -> Vec<Duration> {
-    let mut sent = Vec::new();
+    let from = sim.request_count();
+    let mut sent = std::collections::HashMap::new();
     for u in 0..USERS {
         // Different text per round so nothing folds into one case by accident of timing.
         let text = format!("{CPDB053_LOG}\nround {round} user {u}");
         let at = Instant::now();
         let id = sim.message_create(CHANNEL_ID, USER_ID + u, &text, vec![]);
-        sent.push((id.to_string(), at));
+        sent.insert(id.to_string(), at);
     }
-    let mut out = Vec::new();
-    for (id, at) in sent {
-        let want = id.clone();
-        let r = sim
-            .wait_for(T, move |r| {
-                r.method == "POST"
-                    && r.status == 200
-                    && r.body["message_reference"]["message_id"].as_str() == Some(want.as_str())
-            })
-            .await
-            .unwrap_or_else(|| panic!("no reply to {id}"));
-        out.push(r.at.duration_since(at));
-    }
-    out
+    let ids: std::collections::HashSet<String> = sent.keys().cloned().collect();
+    let replies = sim
+        .wait_for_n(from, sent.len(), T, |r| {
+            r.method == "POST"
+                && r.status == 200
+                && r.body["message_reference"]["message_id"]
+                    .as_str()
+                    .is_some_and(|m| ids.contains(m))
+        })
+        .await;
+    assert_eq!(replies.len(), sent.len(), "every message answered in round {round}");
+    replies
+        .iter()
+        .map(|r| {
+            let id = r.body["message_reference"]["message_id"].as_str().unwrap_or_default();
+            r.at.duration_since(sent[id])
+        })
+        .collect()
 }
 
 async fn yardstick_burst(client: &reqwest::Client, url: &str) -> Vec<Duration> {

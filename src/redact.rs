@@ -104,9 +104,13 @@ fn apply(out: &mut Cow<'_, str>, rule: &Rule) {
 }
 
 fn rule(pattern: &str, replace: Replace) -> Rule {
+    // Word boundaries and word characters are ASCII: labels and the values around them are,
+    // and a Unicode `\b` makes the fast (DFA) engines give up on a text with any non-ASCII
+    // character, leaving the slow backtracker to every quote of every reply.
+    let pattern = pattern.replace(r"\b", r"(?-u:\b)").replace(r"\w", "[0-9A-Za-z_]");
     // The patterns are constants checked by the unit tests; a typo is a programming error.
     #[allow(clippy::expect_used)]
-    let re = Regex::new(pattern).expect("redaction pattern compiles");
+    let re = Regex::new(&pattern).expect("redaction pattern compiles");
     let value = Some(if re.captures_len() > 3 { 3 } else { 0 });
     Rule { re, replace, value }
 }
@@ -137,8 +141,10 @@ fn keep_label(c: &Captures) -> String {
 
 /// Words that label a password, in the languages support channels see. Latin-script words
 /// need a word boundary before them; CJK words do not (they follow other CJK text directly).
-const PASSWORD_WORDS: &str = r"password|passwd|passwort|kennwort|contraseña|contrasena|clave|senha|mot de passe|mot-de-passe|wachtwoord|lösenord|losenord|adgangskode|passord|salasana|hasło|haslo|heslo|jelszó|parola|şifre|sifre|пароль|κωδικός|pwd|pass|pw";
-const CJK_PASSWORD_WORDS: &str = r"パスワード|暗証番号|密码|密碼|口令|비밀번호|암호";
+const PASSWORD_WORDS: &str = r"password|passwd|passwort|kennwort|contraseña|contrasena|clave|senha|mot de passe|mot-de-passe|wachtwoord|lösenord|losenord|adgangskode|passord|salasana|hasło|haslo|heslo|jelszó|parola|sifre|pwd|pass|pw";
+/// Labels that do not start with an ASCII letter, so an (ASCII) word boundary cannot mark
+/// their start: CJK, Cyrillic, Greek, Turkish.
+const CJK_PASSWORD_WORDS: &str = r"パスワード|暗証番号|密码|密碼|口令|비밀번호|암호|пароль|κωδικός|şifre";
 /// Labels of other credentials (`api_key`, `client_secret`, `AWS_SECRET_ACCESS_KEY`).
 const SECRET_WORDS: &str = r"secret|secret[_-]?key|secret[_-]?access[_-]?key|api[_-]?key|apikey|access[_-]?key|private[_-]?key|access[_-]?token|refresh[_-]?token|auth[_-]?token|token|credentials?";
 

@@ -39,7 +39,7 @@ impl Db {
             return Ok(Vec::new());
         }
         retry_busy(|| async {
-            let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+            let mut tx = self.begin_write().await?;
             let now = now_ms();
             let mut missing = Vec::new();
             for d in items {

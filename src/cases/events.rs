@@ -55,7 +55,7 @@ impl Db {
     ) -> Result<(), CaseError> {
         let note = clean(note);
         retry_busy(|| async {
-            let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+            let mut tx = self.begin_write().await?;
             let now = now_ms();
             let done = if status == Status::Resolved {
                 sqlx::query(
@@ -100,7 +100,7 @@ impl Db {
     ) -> Result<(), CaseError> {
         let comment = clean(comment);
         retry_busy(|| async {
-            let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+            let mut tx = self.begin_write().await?;
             let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM cases WHERE id = ?")
                 .bind(id)
                 .fetch_optional(&mut *tx)
@@ -129,7 +129,7 @@ impl Db {
             return Err(CaseError::SelfFollowUp(id));
         }
         retry_busy(|| async {
-            let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+            let mut tx = self.begin_write().await?;
             for case in [id, earlier] {
                 let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM cases WHERE id = ?")
                     .bind(case)

@@ -88,7 +88,7 @@ impl Db {
     ) -> Result<Recorded, CaseError> {
         // IMMEDIATE takes the write lock up front: a deferred transaction that reads first and
         // then writes can fail with BUSY_SNAPSHOT without the busy handler ever waiting.
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write().await?;
         let now = now_ms();
 
         if let (Some(user), false) = (case.user_id, key.is_empty()) {

@@ -37,7 +37,7 @@ impl Db {
     pub async fn purge_cases(&self, older_than: DateTime<Utc>) -> Result<u64, CaseError> {
         let cutoff = to_millis(older_than);
         let deleted = retry_busy(|| async {
-            let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+            let mut tx = self.begin_write().await?;
             // FTS5 otherwise keeps deleted rows' tokens in old segments until a merge.
             sqlx::query("INSERT INTO case_fts(case_fts, rank) VALUES ('secure-delete', 1)")
                 .execute(&mut *tx)

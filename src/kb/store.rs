@@ -46,7 +46,7 @@ impl Db {
         }
         // IMMEDIATE: take the write lock before reading, so that concurrent first starts run
         // one after the other and the later ones find the work done.
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write().await?;
         let existing = digests(&mut tx).await?;
         let mut stats = SyncStats::default();
         let now = chrono::Utc::now().timestamp_millis();

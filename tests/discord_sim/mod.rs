@@ -170,6 +170,35 @@ impl Sim {
         }
     }
 
+    /// How many requests the simulator has received so far.
+    pub fn request_count(&self) -> usize {
+        self.0.requests.lock().unwrap().len()
+    }
+
+    /// Waits until `n` of the requests received after the first `from` match `pred`, looking at
+    /// each request once (a burst of waits that rescanned the whole log would cost the bot
+    /// under test CPU time in a benchmark).
+    pub async fn wait_for_n(&self, from: usize, n: usize, timeout: Duration, pred: impl Fn(&Req) -> bool) -> Vec<Req> {
+        let deadline = Instant::now() + timeout;
+        let mut seen = from;
+        let mut found = Vec::new();
+        loop {
+            let notified = self.0.changed.notified();
+            {
+                let log = self.0.requests.lock().unwrap();
+                found.extend(log.iter().skip(seen).filter(|r| pred(r)).cloned());
+                seen = log.len();
+            }
+            if found.len() >= n {
+                return found;
+            }
+            let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+                return found;
+            };
+            let _ = tokio::time::timeout(left, notified).await;
+        }
+    }
+
     /// Serves `bytes` at a URL for an attachment.
     pub fn add_file(&self, name: &str, bytes: &[u8]) -> String {
         self.0.files.lock().unwrap().insert(name.to_string(), bytes.to_vec());
