@@ -86,16 +86,16 @@ struct Floor {
 /// Measured 2026-11-30. When sets C and D arrived (model fitted on 1,148 training cases): top-1
 /// 0.825, recall 0.759, false replies 0.096, ECE 0.089. When set E arrived, before anything was
 /// refitted: E alone top-1 0.802, recall 0.725, false replies 0.092, wrong answers 0.154. Then
-/// 461 look-alike-heavy training cases were added and the model refitted (its reply threshold
-/// chosen on cross-validated training figures only): C+D+E top-1 0.807, recall 0.649, false
-/// replies 0.050, wrong answers 0.124, ECE 0.063 - fewer wrong and unwanted answers, fewer
-/// answers. Below the targets (0.92 / 0.88 / 0.03 / 0.05): these floors only stop it
-/// getting worse.
+/// 829 training cases (look-alike-heavy, and public-source style) were added and the model
+/// refitted, its reply threshold chosen on cross-validated training figures only: C+D+E top-1
+/// 0.811, recall 0.614, false replies 0.035, wrong answers 0.114, ECE 0.058 - fewer wrong and
+/// unwanted answers, fewer answers. Below the targets (0.92 / 0.88 / 0.03 / 0.05):
+/// these floors only stop it getting worse.
 const BLIND_FLOOR: Floor = Floor {
     top1: 0.78,
-    recall: 0.62,
-    false_replies: 0.08,
-    ece: 0.10,
+    recall: 0.58,
+    false_replies: 0.06,
+    ece: 0.09,
 };
 
 #[test]
