@@ -207,7 +207,11 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
 
     /// Random mixes of the shapes' lines: doubling the mix (the same lines twice) at most about
-    /// doubles the work.
+    /// doubles the work. The first doubling also creates the junction between the two copies
+    /// (the last line of one shape now runs into the first of another), which is new structure,
+    /// not more of the same: "one huge line" then "message with many paths" costs 2.45x, then
+    /// 2.18x, 2.08x, 2.04x, 2.02x per doubling - linear, with a constant the first copy lacks.
+    /// So the doublings compared are x2 -> x4 -> x8, where every junction already occurs.
     #[test]
     fn doubling_a_random_mix_doubles_the_work(
         picks in proptest::collection::vec((0..SHAPES.len(), 1usize..64), 1..12)
@@ -217,10 +221,11 @@ proptest! {
             text.push_str(&shape(SHAPES[s], kb * 256));
             text.push('\n');
         }
-        let one = units(&text);
         let twice = units(&text.repeat(2));
         let four = units(&text.repeat(4));
-        prop_assert!(twice as f64 <= one as f64 * 2.2 + 1000.0, "x1 {one}, x2 {twice}");
+        let eight = units(&text.repeat(8));
         prop_assert!(four as f64 <= twice as f64 * 2.2 + 1000.0, "x2 {twice}, x4 {four}");
+        prop_assert!(eight as f64 <= four as f64 * 2.2 + 1000.0, "x4 {four}, x8 {eight}");
     }
 }
+
