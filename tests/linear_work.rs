@@ -228,4 +228,3 @@ proptest! {
         prop_assert!(eight as f64 <= four as f64 * 2.2 + 1000.0, "x4 {four}, x8 {eight}");
     }
 }
-
