@@ -25,5 +25,10 @@ pub mod skim;
 pub mod slack;
 pub mod work;
 
+/// Every binary that links the library (the CLI, the tests, the benches) uses mimalloc; see
+/// Cargo.toml for why.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 pub use diagnose::{Diagnosis, Match};
 pub use engine::Engine;
