@@ -140,6 +140,7 @@ pub fn diagnose(kb: &Kb, evidence: Evidence, text: &str, priors: &Priors, settin
         .filter(|f| !kb.knows_message(&f.value) && is_qntc_family(&f.value, evidence.qntc_context))
         .map(|f| f.value.clone())
         .collect::<Vec<_>>();
+    redact_evidence(&mut matches, text);
     let relevant = scored.gate >= model.gate_threshold;
     let reply = relevant
         && matches
@@ -156,6 +157,22 @@ pub fn diagnose(kb: &Kb, evidence: Evidence, text: &str, priors: &Priors, settin
         matches,
         evidence,
         unknown_ids,
+    }
+}
+
+/// Evidence quotes the text: nothing secret in it (a password pasted with the log) is shown,
+/// posted or stored again, whichever door the text came in by. Values whose label the quote
+/// cut off are caught too, by the secrets found in the whole text.
+fn redact_evidence(matches: &mut [Match], text: &str) {
+    if matches.is_empty() {
+        return;
+    }
+    let secrets = crate::redact::secret_values(text);
+    let settings = crate::redact::RedactSettings::default();
+    for e in matches.iter_mut().flat_map(|m| m.evidence.iter_mut()) {
+        if let std::borrow::Cow::Owned(clean) = crate::redact::redact_known(e, &settings, &secrets) {
+            *e = clean;
+        }
     }
 }
 

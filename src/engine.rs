@@ -124,21 +124,6 @@ pub fn read_kb_entries(dir: &Path) -> Result<(Kb, Vec<String>), KbLoadError> {
     Ok((Kb::build(report.entries)?.with_model(model, cues), warnings))
 }
 
-/// Evidence quotes the text: nothing secret in it (a password pasted with the log) is shown,
-/// posted or stored again, whichever door the text came in by. Values whose label the quote
-/// cut off are caught too, by the secrets found in the whole text.
-fn redact_evidence(d: &mut Diagnosis, text: &str) {
-    let secrets = crate::redact::secret_values(text);
-    let settings = crate::redact::RedactSettings::default();
-    for m in &mut d.matches {
-        for e in &mut m.evidence {
-            if let std::borrow::Cow::Owned(clean) = crate::redact::redact_known(e, &settings, &secrets) {
-                *e = clean;
-            }
-        }
-    }
-}
-
 impl Engine {
     /// Opens the database (creating it on first use), validates and loads the knowledge base
     /// from `kb_dir` and mirrors it into the database.
@@ -310,15 +295,12 @@ impl Engine {
         let Ok(normalized) = input::normalize(text.as_bytes()) else {
             return Vec::new();
         };
-        let text: Arc<str> = Arc::from(normalized.text);
-        let ev = evidence::extract_shared(Arc::clone(&text));
         let settings = Settings {
             min_confidence: floor,
             max_matches: n,
             ..self.settings
         };
-        let mut d = diagnose::diagnose(&self.kb(), ev, &text, &self.priors(), &settings);
-        redact_evidence(&mut d, &text);
+        let mut d = self.diagnose_normalized(normalized.text, &settings);
         // Once the best is rejected, what the others are worth is their share of the ranking,
         // not a confidence calibrated for first answers.
         for m in &mut d.matches {
@@ -344,11 +326,13 @@ impl Engine {
                 Err(SkimError::Read(_)) => Err(InputError::Empty),
             };
         }
-        let text: Arc<str> = Arc::from(input::normalize(raw)?.text);
+        Ok(self.diagnose_normalized(input::normalize(raw)?.text, &self.settings))
+    }
+
+    fn diagnose_normalized(&self, text: String, settings: &Settings) -> Diagnosis {
+        let text: Arc<str> = Arc::from(text);
         let ev = evidence::extract_shared(Arc::clone(&text));
-        let mut d = diagnose::diagnose(&self.kb(), ev, &text, &self.priors(), &self.settings);
-        redact_evidence(&mut d, &text);
-        Ok(d)
+        diagnose::diagnose(&self.kb(), ev, &text, &self.priors(), settings)
     }
 
     /// Diagnoses what `reader` yields. `size` is its length when known (a file): a large input
@@ -403,9 +387,7 @@ impl Engine {
     fn diagnose_skimmed(&self, kb: &Kb, mut s: skim::Skimmed) -> Diagnosis {
         let text: Arc<str> = Arc::from(std::mem::take(&mut s.text));
         let ev = evidence::extract_skimmed(&s, Arc::clone(&text));
-        let mut d = diagnose::diagnose(kb, ev, &text, &self.priors(), &self.settings);
-        redact_evidence(&mut d, &text);
-        d
+        diagnose::diagnose(kb, ev, &text, &self.priors(), &self.settings)
     }
 
     pub fn answer(&self, d: &Diagnosis) -> Answer {

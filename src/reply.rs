@@ -11,7 +11,6 @@ use serde::Serialize;
 use crate::diagnose::{Diagnosis, Match};
 use crate::kb::{Certainty, Entry};
 pub use crate::kb::{Reference, Step};
-use crate::redact::{RedactSettings, redact};
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Answer {
@@ -63,13 +62,9 @@ impl Finding {
         }
     }
 
+    /// The match's evidence is already redacted (see `diagnose::diagnose`).
     fn from_match(m: &Match) -> Finding {
-        let why = m
-            .evidence
-            .iter()
-            .map(|e| redact(e, &RedactSettings::default()))
-            .filter_map(|e| tidy_why(&e))
-            .collect();
+        let why = m.evidence.iter().filter_map(|e| tidy_why(e)).collect();
         Finding::from_entry(&m.entry, m.confidence, why)
     }
 }

@@ -34,6 +34,20 @@ const DOCUMENT_SEPARATOR: &str = "----";
 pub fn lint(report: &mut LoadReport, files: &KbFiles) {
     let dir = files.dir.as_path();
     let mut problems = Vec::new();
+    // Each entry's TOML as written, to report lines: from the files checked (the built-in KB
+    // has no directory to read again).
+    let sources: Vec<String> = report
+        .entries
+        .iter()
+        .map(|e| {
+            e.file
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| files.get(n))
+                .map(|b| String::from_utf8_lossy(b).into_owned())
+                .unwrap_or_default()
+        })
+        .collect();
     match read_optional(files, ORDINARY_FILE) {
         Ok(Some(text)) => {
             let docs = documents(&text);
@@ -61,8 +75,8 @@ pub fn lint(report: &mut LoadReport, files: &KbFiles) {
     match read_optional(files, COMMANDS_FILE) {
         Ok(Some(text)) => {
             let known = command_list(&text);
-            for e in &report.entries {
-                problems.extend(unknown_commands(e, &known));
+            for (e, source) in report.entries.iter().zip(&sources) {
+                problems.extend(unknown_commands(e, source, &known));
             }
         }
         Ok(None) => problems.push(file_problem(
@@ -73,9 +87,9 @@ pub fn lint(report: &mut LoadReport, files: &KbFiles) {
         )),
         Err(e) => problems.push(file_problem(dir, COMMANDS_FILE, Severity::Error, e)),
     }
-    for e in &report.entries {
-        problems.extend(go_nets_without_navigator(e));
-        problems.extend(disruptive_text_without_caution(e));
+    for (e, source) in report.entries.iter().zip(&sources) {
+        problems.extend(go_nets_without_navigator(e, source));
+        problems.extend(disruptive_text_without_caution(e, source));
     }
     report.problems.extend(problems);
 }
@@ -175,8 +189,7 @@ pub fn command_name(command: &str) -> Option<String> {
     valid.then_some(name)
 }
 
-fn unknown_commands(e: &Entry, known: &HashSet<String>) -> Vec<Problem> {
-    let text = std::fs::read_to_string(&e.file).unwrap_or_default();
+fn unknown_commands(e: &Entry, text: &str, known: &HashSet<String>) -> Vec<Problem> {
     let mut out = Vec::new();
     for s in &e.answer.steps {
         let Some(cmd) = &s.command else { continue };
@@ -189,7 +202,7 @@ fn unknown_commands(e: &Entry, known: &HashSet<String>) -> Vec<Problem> {
         };
         out.push(Problem {
             file: e.file.clone(),
-            line: line_of(&text, cmd),
+            line: line_of(text, cmd),
             severity: Severity::Error,
             message: problem,
         });
@@ -197,8 +210,7 @@ fn unknown_commands(e: &Entry, known: &HashSet<String>) -> Vec<Problem> {
     out
 }
 
-fn go_nets_without_navigator(e: &Entry) -> Vec<Problem> {
-    let text = std::fs::read_to_string(&e.file).unwrap_or_default();
+fn go_nets_without_navigator(e: &Entry, text: &str) -> Vec<Problem> {
     e.answer
         .steps
         .iter()
@@ -210,7 +222,7 @@ fn go_nets_without_navigator(e: &Entry) -> Vec<Problem> {
         })
         .map(|s| Problem {
             file: e.file.clone(),
-            line: line_of(&text, &s.text),
+            line: line_of(text, &s.text),
             severity: Severity::Error,
             message: "a GO NETS step must also give the IBM Navigator for i path: the NETS menu is not set up on every system".into(),
         })
@@ -239,17 +251,22 @@ const DISRUPTIVE_WORDS: &[(&str, &str)] = &[
     ),
 ];
 
-fn disruptive_text_without_caution(e: &Entry) -> Vec<Problem> {
-    let text = std::fs::read_to_string(&e.file).unwrap_or_default();
+/// [`DISRUPTIVE_WORDS`] compiled once. Constant patterns, covered by the unit test below.
+static DISRUPTIVE_WORDS_RE: std::sync::LazyLock<Vec<(regex::Regex, &str)>> = std::sync::LazyLock::new(|| {
+    DISRUPTIVE_WORDS
+        .iter()
+        .filter_map(|(p, why)| Some((regex::Regex::new(p).ok()?, *why)))
+        .collect()
+});
+
+fn disruptive_text_without_caution(e: &Entry, text: &str) -> Vec<Problem> {
     let mut out = Vec::new();
     for s in e.answer.steps.iter().filter(|s| s.caution.is_none()) {
-        for (pattern, why) in DISRUPTIVE_WORDS {
-            // Constant patterns, covered by the unit test below.
-            let Ok(re) = regex::Regex::new(pattern) else { continue };
+        for (re, why) in DISRUPTIVE_WORDS_RE.iter() {
             if re.is_match(&s.text) {
                 out.push(Problem {
                     file: e.file.clone(),
-                    line: line_of(&text, &s.text),
+                    line: line_of(text, &s.text),
                     severity: Severity::Error,
                     message: format!(
                         "this step's words ask for something disruptive ({why}) but the step has no caution"
