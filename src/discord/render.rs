@@ -588,35 +588,8 @@ pub fn explanation(x: &Explanation) -> (Vec<EmbedSpec>, Option<EmbedSpec>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conversation::{Reference, Step};
+    use crate::reply::sample_finding as finding;
 
-    fn finding(n: usize, steps: usize, step_len: usize) -> Finding {
-        Finding {
-            entry_id: format!("entry-{n}"),
-            title: format!("Finding {n}"),
-            topics: vec!["netserver-domain-mismatch".into()],
-            confidence: 0.8,
-            tentative: n > 0,
-            cause: "The NetServer domain differs from the Windows domain.".into(),
-            steps: (0..steps)
-                .map(|i| Step {
-                    text: format!("Step {i} {}", "x".repeat(step_len)),
-                    command: Some(format!("CHGNETSVR DOMAIN(STEP{i})")),
-                    caution: None,
-                })
-                .collect(),
-            checks: vec!["WRKLNK '/QNTC/server'".into()],
-            confirm: Some("Run WRKLNK again".into()),
-            releases: None,
-            next: vec![("password-case-qpwdlvl".into(), "Password case".into())],
-            why: vec!["line 3: CPDB053".into()],
-            references: vec![Reference {
-                title: "IBM technote".into(),
-                id: Some("123".into()),
-                url: Some("https://www.ibm.com/support/pages/node/123".into()),
-            }],
-        }
-    }
 
     fn check_limits(embeds: &[EmbedSpec]) {
         for e in embeds {

@@ -459,7 +459,15 @@ pub fn fallback(text: &str) -> String {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::reply::{Reference, Step};
+    use crate::reply::{Step, sample_finding};
+
+    /// The shared sample, with evidence that Slack must escape.
+    pub fn finding(n: usize, steps: usize, step_len: usize) -> Finding {
+        Finding {
+            why: vec!["line 3: CPDB053 <@U1> & @here".into()],
+            ..sample_finding(n, steps, step_len)
+        }
+    }
 
     /// Every Slack limit this module promises, and every code fence closed in its own text.
     pub fn check_limits(blocks: &[Value]) {
@@ -489,33 +497,6 @@ pub(crate) mod tests {
         }
     }
 
-    pub fn finding(n: usize, steps: usize, step_len: usize) -> Finding {
-        Finding {
-            entry_id: format!("entry-{n}"),
-            title: format!("Finding {n}"),
-            topics: vec!["netserver-domain-mismatch".into()],
-            confidence: 0.8,
-            tentative: n > 0,
-            cause: "The NetServer domain differs from the Windows domain.".into(),
-            steps: (0..steps)
-                .map(|i| Step {
-                    text: format!("Step {i} {}", "x".repeat(step_len)),
-                    command: Some(format!("CHGNETSVR DOMAIN(STEP{i})")),
-                    caution: None,
-                })
-                .collect(),
-            checks: vec!["WRKLNK '/QNTC/server'".into()],
-            confirm: Some("Run WRKLNK again".into()),
-            releases: None,
-            next: vec![("password-case-qpwdlvl".into(), "Password case".into())],
-            why: vec!["line 3: CPDB053 <@U1> & @here".into()],
-            references: vec![Reference {
-                title: "IBM technote".into(),
-                id: Some("123".into()),
-                url: Some("https://www.ibm.com/support/pages/node/123".into()),
-            }],
-        }
-    }
 
     fn buttons() -> Vec<Button> {
         ["Fixed it", "Not it", "Dismiss"]
