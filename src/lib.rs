@@ -21,6 +21,7 @@ pub mod kb;
 pub mod rank;
 pub mod redact;
 pub mod reply;
+pub mod shutdown;
 pub mod skim;
 pub mod slack;
 pub mod work;

@@ -79,7 +79,7 @@ fn intents() -> GatewayIntents {
 
 /// Runs the bot until SIGINT or SIGTERM.
 pub async fn run(cfg: DiscordConfig, conv: Arc<Conversation>) -> anyhow::Result<()> {
-    run_until(cfg, conv, shutdown_signal()).await
+    run_until(cfg, conv, crate::shutdown::signal()).await
 }
 
 /// Runs the bot until `shutdown` completes, then stops the shards, lets replies in flight
@@ -124,27 +124,4 @@ pub async fn run_until(
     bot.conv.close().await;
     info!("Discord adapter stopped");
     result.map_err(Into::into)
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => info!("SIGINT received"),
-        () = term => info!("SIGTERM received"),
-    }
 }

@@ -109,7 +109,7 @@ pub async fn run(cfg: SlackConfig, conv: Arc<Conversation>) -> anyhow::Result<()
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
-    serve(listener, cfg, conv, shutdown_signal()).await
+    serve(listener, cfg, conv, crate::shutdown::signal()).await
 }
 
 /// Serves on `listener` until `shutdown` completes; then stops taking requests, lets the
@@ -142,27 +142,4 @@ pub async fn serve(
     app.conv.close().await;
     info!("Slack adapter stopped");
     served.map_err(Into::into)
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => info!("SIGINT received"),
-        () = term => info!("SIGTERM received"),
-    }
 }
