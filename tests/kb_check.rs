@@ -22,17 +22,25 @@ fn copy_kb(dst: &Path) {
     }
 }
 
-/// Runs `kb check DIR`; returns the exit code and stdout.
-fn kb_check(dir: &Path) -> (Option<i32>, String) {
-    let home = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_qntcbot"))
-        .current_dir(common::repo_path("."))
+/// The binary run in `cwd` with a private home, cache and data directory and none of the
+/// caller's qntcbot settings.
+fn qntcbot(cwd: &Path, home: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_qntcbot"));
+    cmd.current_dir(cwd)
         .env_remove("QNTCBOT_DB")
         .env_remove("QNTCBOT_KB")
         .env_remove("QNTCBOT_CONFIG")
         .env_remove("RUST_LOG")
-        .env("HOME", home.path())
-        .env("XDG_DATA_HOME", home.path().join("data"))
+        .env("HOME", home)
+        .env("QNTCBOT_CACHE_DIR", home.join("cache"))
+        .env("XDG_DATA_HOME", home.join("data"));
+    cmd
+}
+
+/// Runs `kb check DIR`; returns the exit code and stdout.
+fn kb_check(dir: &Path) -> (Option<i32>, String) {
+    let home = tempfile::tempdir().unwrap();
+    let out = qntcbot(&common::repo_path("."), home.path())
         .args(["kb", "check"])
         .arg(dir)
         .output()
@@ -184,13 +192,7 @@ fn a_caution_satisfies_the_disruptive_command_rule() {
 #[test]
 fn the_reply_shows_a_caution_under_its_command() {
     let home = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_qntcbot"))
-        .current_dir(common::repo_path("."))
-        .env_remove("QNTCBOT_DB")
-        .env_remove("QNTCBOT_KB")
-        .env_remove("QNTCBOT_CONFIG")
-        .env("HOME", home.path())
-        .env("XDG_DATA_HOME", home.path().join("data"))
+    let out = qntcbot(&common::repo_path("."), home.path())
         .args(["lookup", "netserver-domain-mismatch"])
         .output()
         .unwrap();
@@ -227,13 +229,7 @@ fn a_next_entry_that_does_not_exist_fails() {
 #[test]
 fn cpdb053_after_an_upgrade_names_the_domain_then_the_password_case() {
     let home = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_qntcbot"))
-        .current_dir("/")
-        .env_remove("QNTCBOT_DB")
-        .env_remove("QNTCBOT_KB")
-        .env_remove("QNTCBOT_CONFIG")
-        .env("HOME", home.path())
-        .env("QNTCBOT_CACHE_DIR", home.path().join("cache"))
+    let out = qntcbot(Path::new("/"), home.path())
         .args(["analyze", "CPDB053 error code 3401 after an upgrade"])
         .output()
         .unwrap();
