@@ -507,7 +507,7 @@ impl Conversation {
                     self.engine.refresh_priors().await;
                     rejected.push(token.entry.clone());
                 }
-                Ok(Shown::Update(self.next_view(&case, &rejected, true)))
+                Ok(Shown::Update(self.next_view(&case, &rejected, true).await))
             }
             ActionKind::Dismiss => {
                 if case.status != Status::Dismissed {
@@ -526,13 +526,23 @@ impl Conversation {
                         break;
                     }
                 }
-                Ok(Shown::Private(self.next_view(&case, &skip, false)))
+                Ok(Shown::Private(self.next_view(&case, &skip, false).await))
             }
         }
     }
 
     /// The best findings of `case` not in `skip`, ranked on their own merits.
-    fn next_view(&self, case: &Case, skip: &[String], judging: bool) -> View {
+    async fn next_view(&self, case: &Case, skip: &[String], judging: bool) -> View {
+        // Ranking is diagnosis: on the blocking pool, never on the async workers.
+        let engine = Arc::clone(&self.engine);
+        let text = case.text.clone();
+        let n = NEXT_MAX + skip.len() + 1;
+        let ranked = tokio::task::spawn_blocking(move || engine.runners_up(&text, NEXT_RANK_FLOOR, n))
+            .await
+            .unwrap_or_else(|e| {
+                tracing::error!("ranking the runners-up failed: {e}");
+                Vec::new()
+            });
         let kb = self.engine.kb();
         // What was recorded, then what the case's (bounded, redacted) text ranks next.
         let mut rest: Vec<Finding> = Vec::new();
@@ -540,11 +550,7 @@ impl Conversation {
             .matches
             .iter()
             .map(|m| (m.entry_id.clone(), m.confidence, m.evidence.clone()));
-        let ranked = self
-            .engine
-            .runners_up(&case.text, NEXT_RANK_FLOOR, NEXT_MAX + skip.len() + 1)
-            .into_iter()
-            .map(|m| (m.id.clone(), m.confidence, m.evidence));
+        let ranked = ranked.into_iter().map(|m| (m.id.clone(), m.confidence, m.evidence));
         for (id, confidence, evidence) in recorded.chain(ranked) {
             if skip.contains(&id) || rest.iter().any(|f| f.entry_id == id) {
                 continue;

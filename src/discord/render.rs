@@ -590,7 +590,6 @@ mod tests {
     use super::*;
     use crate::reply::sample_finding as finding;
 
-
     fn check_limits(embeds: &[EmbedSpec]) {
         for e in embeds {
             assert!(count(&e.title) <= TITLE_MAX);

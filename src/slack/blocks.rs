@@ -497,7 +497,6 @@ pub(crate) mod tests {
         }
     }
 
-
     fn buttons() -> Vec<Button> {
         ["Fixed it", "Not it", "Dismiss"]
             .iter()
