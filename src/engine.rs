@@ -100,7 +100,9 @@ fn load_kb(source: &KbSource, cache: Option<&Path>) -> Result<(Kb, Vec<String>, 
     let loaded = kb::snapshot::load(&files, cache).map_err(|errors| invalid(&files, errors))?;
     let (model, cues) = crate::rank::model_from_files(&files).map_err(|e| invalid(&files, vec![e]))?;
     let kb = Kb::build(loaded.entries)?.with_model(model, cues);
-    Ok((kb, loaded.warnings, files.hash().to_string()))
+    let ids: Vec<&str> = kb.entries.iter().map(|e| e.id.as_str()).collect();
+    let lexicon = crate::rank::lexicon_from_files(&files, &ids).map_err(|e| invalid(&files, vec![e]))?;
+    Ok((kb.with_lexicon(lexicon), loaded.warnings, files.hash().to_string()))
 }
 
 /// Reads, validates and compiles the KB in `dir` (entries, and the fitted model in

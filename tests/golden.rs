@@ -125,7 +125,7 @@ fn training_sets_are_labelled_with_known_topics_and_cover_every_topic() {
 fn shipped_weights_are_what_training_fits() {
     let (entries, _) = qntcbot::engine::read_kb_entries(&common::repo_path("kb")).expect("KB entries load");
     let all = cases("eval/train");
-    let (fitted, cv) = fit::train(&entries, &entries.cues, &all);
+    let (fitted, lexicon, cv) = fit::train(&entries, &entries.cues, &all);
     let kb = kb();
     print("training, cross-validated", &cv);
     let shipped = std::fs::read_to_string(common::repo_path("kb/model/weights.toml")).expect("weights file");
@@ -143,6 +143,11 @@ fn shipped_weights_are_what_training_fits() {
             qntcbot::rank::features::FEATURES[k]
         );
     }
+    let shipped_lexicon = std::fs::read_to_string(common::repo_path("kb/model/lexicon.tsv")).expect("lexicon file");
+    assert!(
+        shipped_lexicon == lexicon.to_text(),
+        "kb/model/lexicon.tsv is not what the training data gives: run `qntcbot train --write`"
+    );
     // In-sample figures of the shipped model: a fitted model that cannot even learn its own
     // training data is broken, whatever the blind figures say.
     let r = score(&kb, &all);

@@ -189,9 +189,12 @@ pub async fn train(args: &TrainArgs, ctx: &Context) -> anyhow::Result<ExitCode> 
         report: cv,
         sweep,
         outcomes,
+        lexicon,
     } = fit::train_in_detail(&kb, &kb.cues, &cases);
     let text = model.to_toml(&kb.cues);
     let path = kb_dir.join("model").join("weights.toml");
+    let lexicon_text = lexicon.to_text();
+    let lexicon_path = kb_dir.join(crate::rank::LEXICON_FILE);
     if args.json {
         outln!("{}", serde_json::to_string_pretty(&cv)?)?;
     } else {
@@ -224,14 +227,16 @@ pub async fn train(args: &TrainArgs, ctx: &Context) -> anyhow::Result<ExitCode> 
     if args.write {
         std::fs::create_dir_all(kb_dir.join("model"))?;
         std::fs::write(&path, &text)?;
-        eprintln!("qntcbot: wrote {}", path.display());
+        std::fs::write(&lexicon_path, &lexicon_text)?;
+        eprintln!("qntcbot: wrote {} and {}", path.display(), lexicon_path.display());
     }
     if args.check {
         let current = std::fs::read_to_string(&path).unwrap_or_default();
         let same = Model::parse(&current, &kb.cues)
             .ok()
             .zip(Model::parse(&text, &kb.cues).ok())
-            .is_some_and(|(a, b)| close(&a, &b));
+            .is_some_and(|(a, b)| close(&a, &b))
+            && std::fs::read_to_string(&lexicon_path).is_ok_and(|l| l == lexicon_text);
         if !same {
             eprintln!(
                 "qntcbot: {} is not what `qntcbot train --write` fits from {} now; re-run it and commit the result",

@@ -46,7 +46,10 @@ pub async fn run(cmd: &KbCmd, ctx: &Context) -> anyhow::Result<ExitCode> {
             crate::kb::lint::lint(&mut report, &files);
             // The fitted model and the gate's cues belong to the KB: a stale weights file or a
             // cue that does not compile is an error here, as it would be at start-up.
-            let model = crate::rank::model_from_files(&files).and_then(|(_, cues)| cues.compile_all());
+            let ids: Vec<&str> = report.entries.iter().map(|e| e.id.as_str()).collect();
+            let model = crate::rank::model_from_files(&files)
+                .and_then(|(_, cues)| cues.compile_all())
+                .and_then(|()| crate::rank::lexicon_from_files(&files, &ids).map(drop));
             if let Err(message) = model {
                 report.problems.push(crate::kb::Problem {
                     file: dir.join("model"),

@@ -42,6 +42,9 @@ pub struct Kb {
     /// [`Kb::with_model`] sets the KB's own.
     pub model: crate::rank::Model,
     pub cues: crate::rank::Cues,
+    /// The words of each problem learned from the labelled cases (`kb/model/lexicon.tsv`);
+    /// empty until [`Kb::with_lexicon`] sets the KB's own.
+    pub lexicon: crate::rank::Lexicon,
     /// Every phrase and pattern anchor, for skimming large inputs (see [`crate::skim`]).
     literals: Vec<String>,
     skimmer: std::sync::OnceLock<crate::skim::Skimmer>,
@@ -157,6 +160,7 @@ impl Kb {
         Ok(Kb {
             model: crate::rank::Model::fallback(&cues),
             cues,
+            lexicon: crate::rank::Lexicon::default(),
             sim,
             entries,
             by_id,
@@ -180,6 +184,12 @@ impl Kb {
     pub fn with_model(mut self, model: crate::rank::Model, cues: crate::rank::Cues) -> Kb {
         self.model = model;
         self.cues = cues;
+        self
+    }
+
+    /// Sets the lexicon fitted for this KB.
+    pub fn with_lexicon(mut self, lexicon: crate::rank::Lexicon) -> Kb {
+        self.lexicon = lexicon;
         self
     }
 

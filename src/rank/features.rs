@@ -13,6 +13,7 @@ use crate::kb::condition::{PathKind, When};
 use crate::kb::index::terms_of;
 use crate::kb::{Certainty, Kb};
 
+use super::lexicon::Lexicon;
 use super::measure::Measures;
 
 /// Feature names, in the order of [`Candidate::x`]. These names are the keys of the `[rank]`
@@ -38,6 +39,8 @@ pub const FEATURES: &[&str] = &[
     "medium",
     "low",
     "hand",
+    "lex",
+    "lex_rel",
 ];
 pub const NF: usize = FEATURES.len();
 
@@ -62,6 +65,8 @@ mod f {
     pub const MEDIUM: usize = 17;
     pub const LOW: usize = 18;
     pub const HAND: usize = 19;
+    pub const LEX: usize = 20;
+    pub const LEX_REL: usize = 21;
 }
 
 /// The hand-set weights of the first version, kept as one feature ("hand"): a prior the
@@ -77,6 +82,9 @@ pub mod hand {
     /// What earlier cases may add or take away (in score units of the hand weights).
     pub const PRIOR_MAX: f64 = 0.1;
 }
+
+/// A lexicon posterior below this adds no candidate of its own.
+const LEX_FLOOR: f64 = 0.05;
 
 /// Similarity below this is noise (two texts in the same language share many trigrams).
 const NGRAM_FLOOR: f64 = 0.12;
@@ -135,6 +143,18 @@ fn at_line(ev: &Evidence, f: &Fact) -> String {
 
 /// Features of `text` (with its evidence) against every entry that has any evidence for it.
 pub fn collect(kb: &Kb, ev: &Evidence, text: &str, priors: &Priors) -> (Vec<Candidate>, TextSignals) {
+    collect_with(kb, &kb.lexicon, ev, text, priors)
+}
+
+/// [`collect`] with another lexicon than the KB's: training scores each case with one that
+/// never saw it.
+pub fn collect_with(
+    kb: &Kb,
+    lexicon: &Lexicon,
+    ev: &Evidence,
+    text: &str,
+    priors: &Priors,
+) -> (Vec<Candidate>, TextSignals) {
     let mut by_entry: HashMap<usize, Candidate> = HashMap::new();
 
     for fact in ev.of(FactKind::MessageId) {
@@ -222,6 +242,20 @@ pub fn collect(kb: &Kb, ev: &Evidence, text: &str, priors: &Priors) -> (Vec<Cand
             if let Some(x) = s.example.and_then(|k| kb.sim.example_text(k)) {
                 c.reasons.push((s.ngram * 0.3, format!("reads like “{}”", clip(x, 70))));
             }
+        }
+    }
+
+    let lex = lexicon.score(text);
+    for (i, (&p, &r)) in lex.posterior.iter().zip(&lex.relative).enumerate() {
+        if p < LEX_FLOOR && !by_entry.contains_key(&i) {
+            continue;
+        }
+        let c = by_entry.entry(i).or_insert_with(|| Candidate::new(i));
+        c.x[f::LEX] = p;
+        c.x[f::LEX_REL] = r;
+        if p >= 0.5 {
+            c.reasons
+                .push((p * 0.2, "worded like earlier reports of this problem".into()));
         }
     }
 

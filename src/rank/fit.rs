@@ -21,6 +21,7 @@ use crate::kb::Kb;
 use super::dataset::{Case, stable_hash};
 use super::features::{Candidate, NF};
 use super::gate::{self, Cues};
+use super::lexicon::Lexicon;
 use super::metrics::{self, Outcome, Report};
 use super::model::{Model, Training, logit, sigmoid};
 use super::{Scored, rank};
@@ -42,24 +43,47 @@ pub struct Prepared {
     pub fold: u64,
 }
 
+/// Prepares every case; its lexicon features come from a lexicon fitted on the other folds,
+/// so the weights learn what the lexicon is worth on text it never saw.
 pub fn prepare(kb: &Kb, cases: &[Case]) -> Vec<Prepared> {
+    let folds: Vec<u64> = cases.iter().map(|c| stable_hash(c.text.as_bytes()) % FOLDS).collect();
+    let lexicons: Vec<Lexicon> = (0..FOLDS)
+        .map(|f| {
+            let rest = cases.iter().zip(&folds).filter(|(_, k)| **k != f).map(|(c, _)| c);
+            fit_lexicon(kb, rest)
+        })
+        .collect();
     let priors = Priors::default();
     cases
         .iter()
-        .map(|c| {
+        .zip(folds)
+        .map(|(c, fold)| {
             // The same path as the bot: normalise, extract, collect.
             let text = input::normalize(c.text.as_bytes()).map_or_else(|_| c.text.clone(), |n| n.text);
             let ev = evidence::extract(&text);
-            let (candidates, signals) = super::features::collect(kb, &ev, &text, &priors);
+            let lexicon = &lexicons[fold as usize];
+            let (candidates, signals) = super::features::collect_with(kb, lexicon, &ev, &text, &priors);
             let gate_x = gate::features(&kb.cues, &ev, &text, &signals, 0.0);
             Prepared {
                 case: c.clone(),
                 candidates,
                 gate_x,
-                fold: stable_hash(c.text.as_bytes()) % FOLDS,
+                fold,
             }
         })
         .collect()
+}
+
+/// The lexicon of `cases`: each positive case's text counts for the entries it accepts.
+pub fn fit_lexicon<'a>(kb: &Kb, cases: impl IntoIterator<Item = &'a Case>) -> Lexicon {
+    let ids: Vec<String> = kb.entries.iter().map(|e| e.id.clone()).collect();
+    let labelled = cases.into_iter().filter(|c| c.is_positive()).map(|c| {
+        let entries = (0..kb.entries.len())
+            .filter(|&i| c.accepts(&kb.entries[i].topics))
+            .collect();
+        (c.text.as_str(), entries)
+    });
+    Lexicon::fit(&ids, labelled)
 }
 
 /// The bot's decision for a prepared case under `model`.
@@ -87,9 +111,9 @@ pub fn outcome_of(kb: &Kb, model: &Model, s: &Scored) -> Outcome {
 
 /// Fits a model on `train`, with calibration and threshold from cross-validation inside it,
 /// and reports the cross-validated figures.
-pub fn train(kb: &Kb, cues: &Cues, cases: &[Case]) -> (Model, Report) {
+pub fn train(kb: &Kb, cues: &Cues, cases: &[Case]) -> (Model, Lexicon, Report) {
     let t = train_in_detail(kb, cues, cases);
-    (t.model, t.report)
+    (t.model, t.lexicon, t.report)
 }
 
 /// One row of the threshold sweep: (threshold, recall, false replies, wrong answers).
@@ -103,6 +127,8 @@ pub struct Trained {
     pub sweep: Vec<SweepRow>,
     /// Each case's held-out outcome at the chosen threshold, in the order of the cases.
     pub outcomes: Vec<Outcome>,
+    /// The lexicon of all the cases, which goes with the model.
+    pub lexicon: Lexicon,
 }
 
 /// [`train`], with the threshold sweep and the held-out outcomes.
@@ -167,6 +193,7 @@ pub fn train_in_detail(kb: &Kb, cues: &Cues, cases: &[Case]) -> Trained {
         report: cv_report,
         sweep,
         outcomes,
+        lexicon: fit_lexicon(kb, cases),
     }
 }
 

@@ -9,6 +9,7 @@ pub mod dataset;
 pub mod features;
 pub mod fit;
 pub mod gate;
+pub mod lexicon;
 pub mod measure;
 pub mod metrics;
 pub mod model;
@@ -20,6 +21,7 @@ use crate::kb::Kb;
 
 pub use features::Candidate;
 pub use gate::Cues;
+pub use lexicon::Lexicon;
 pub use model::Model;
 
 /// What the case log has learned moves an entry's score by at most this much (model units):
@@ -105,9 +107,19 @@ pub fn model_from_files(files: &crate::kb::KbFiles) -> Result<(Model, Cues), Str
     Ok((model, cues))
 }
 
+/// The fitted lexicon, `model/lexicon.tsv` of the KB, read against the KB's entry ids (an
+/// empty lexicon when there is no such file); a broken file is an error naming it.
+pub fn lexicon_from_files(files: &crate::kb::KbFiles, ids: &[&str]) -> Result<Lexicon, String> {
+    match model_file(files, LEXICON_FILE)? {
+        Some(text) => Lexicon::parse(&text, ids).map_err(|e| format!("{}: {e}", files.path_of(LEXICON_FILE).display())),
+        None => Ok(Lexicon::default()),
+    }
+}
+
 /// Where the gate's cues and the fitted weights live, relative to the KB directory.
 pub const CUES_FILE: &str = "model/gate.toml";
 pub const WEIGHTS_FILE: &str = "model/weights.toml";
+pub const LEXICON_FILE: &str = "model/lexicon.tsv";
 
 fn model_file(files: &crate::kb::KbFiles, name: &str) -> Result<Option<String>, String> {
     files

@@ -1,0 +1,351 @@
+//! The words people use for each problem, learned from the labelled cases: a multinomial
+//! naive Bayes over the words, word pairs and (for Japanese and Chinese) character pairs of
+//! a text. The KB's own wording (examples, phrases) covers what its authors thought of; the
+//! lexicon covers how administrators actually describe a problem, in the languages the
+//! training cases are written in, without a message id.
+//!
+//! It is one more feature of the ranking model, not a verdict: the fitted weights decide how
+//! much it counts next to message ids, patterns and conditions. `qntcbot train` fits it out of
+//! fold (each case is scored by a lexicon that never saw it), so the weights learn what it is
+//! worth on text it has not seen, and writes it to `kb/model/lexicon.tsv`.
+//!
+//! The file holds counts, not floats: it is exact, diffable and the same on every machine.
+
+use rustc_hash::FxHashMap as HashMap;
+
+/// Job logs repeat themselves; their first few thousand characters carry the prose.
+const MAX_CHARS: usize = 6000;
+/// Tokens of one text that count (a bound on work for pathological input).
+const MAX_TOKENS: usize = 3000;
+/// Additive smoothing of the per-entry token distributions.
+const ALPHA: f64 = 0.02;
+/// A token seen in fewer training texts than this is noise, and not kept.
+pub const MIN_DF: usize = 2;
+/// The posterior is tempered by the square root of the token count: naive Bayes multiplies
+/// evidence it should not, and long texts would otherwise be certain of anything.
+const MIN_TEMPERATURE: f64 = 1.0;
+
+/// What the lexicon says about a text: per entry, its tempered posterior and its per-token
+/// likelihood relative to the best entry.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LexScores {
+    pub posterior: Vec<f64>,
+    pub relative: Vec<f64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Lexicon {
+    /// Entry ids in the order of the count columns (the KB's order when it was fitted).
+    ids: Vec<String>,
+    /// Column -> KB entry index; `None` for an entry the KB no longer has.
+    columns: Vec<Option<usize>>,
+    /// Token occurrences per column.
+    totals: Vec<u64>,
+    /// token -> (column, texts of that entry containing it)
+    counts: HashMap<String, Vec<(u32, u32)>>,
+    /// Per column: ln(α / (total + α·V)), the log-probability of a token it never saw.
+    floor: Vec<f64>,
+    /// Entries of the KB it scores against.
+    entries: usize,
+}
+
+/// The tokens of `text` that the lexicon reads, each once: lower-case words of two or more
+/// characters, pairs of neighbouring words, and pairs of neighbouring CJK characters.
+pub fn tokens(text: &str) -> Vec<String> {
+    let head = match text.char_indices().nth(MAX_CHARS) {
+        Some((i, _)) => &text[..i],
+        None => text,
+    };
+    let mut out: Vec<String> = Vec::new();
+    let mut seen = rustc_hash::FxHashSet::default();
+    let mut push = |t: String, out: &mut Vec<String>| {
+        if out.len() < MAX_TOKENS && seen.insert(t.clone()) {
+            out.push(t);
+        }
+    };
+    let mut prev: Option<String> = None;
+    for word in head.split(|c: char| !c.is_alphanumeric()) {
+        if word.is_empty() {
+            continue;
+        }
+        let lower = word.to_lowercase();
+        if lower.chars().any(is_cjk) {
+            let chars: Vec<char> = lower.chars().collect();
+            for pair in chars.windows(2) {
+                push(pair.iter().collect(), &mut out);
+            }
+            if chars.len() == 1 {
+                push(lower, &mut out);
+            }
+            prev = None;
+            continue;
+        }
+        if lower.chars().count() < 2 {
+            prev = None;
+            continue;
+        }
+        if let Some(p) = prev.take() {
+            push(format!("{p} {lower}"), &mut out);
+        }
+        push(lower.clone(), &mut out);
+        prev = Some(lower);
+    }
+    out
+}
+
+fn is_cjk(c: char) -> bool {
+    matches!(c as u32, 0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xAC00..=0xD7AF | 0xF900..=0xFAFF)
+}
+
+impl Lexicon {
+    /// Fits the counts: `labelled` gives each text with the KB entries it is about (a text
+    /// about none of them teaches nothing here). `ids` are the KB's entry ids.
+    pub fn fit<'a>(ids: &[String], labelled: impl IntoIterator<Item = (&'a str, Vec<usize>)>) -> Lexicon {
+        let mut df: HashMap<String, usize> = HashMap::default();
+        let mut per_text: Vec<(Vec<String>, Vec<usize>)> = Vec::new();
+        for (text, entries) in labelled {
+            if entries.is_empty() {
+                continue;
+            }
+            let toks = tokens(text);
+            for t in &toks {
+                *df.entry(t.clone()).or_default() += 1;
+            }
+            per_text.push((toks, entries));
+        }
+        let mut counts: HashMap<String, Vec<(u32, u32)>> = HashMap::default();
+        let mut totals = vec![0u64; ids.len()];
+        for (toks, entries) in &per_text {
+            for t in toks.iter().filter(|t| df.get(*t).is_some_and(|n| *n >= MIN_DF)) {
+                let row = counts.entry(t.clone()).or_default();
+                for &e in entries {
+                    totals[e] += 1;
+                    match row.iter_mut().find(|(c, _)| *c as usize == e) {
+                        Some((_, n)) => *n += 1,
+                        None => row.push((e as u32, 1)),
+                    }
+                }
+            }
+        }
+        for row in counts.values_mut() {
+            row.sort_unstable();
+        }
+        let columns = (0..ids.len()).map(Some).collect();
+        let mut lex = Lexicon {
+            ids: ids.to_vec(),
+            columns,
+            totals,
+            counts,
+            floor: Vec::new(),
+            entries: ids.len(),
+        };
+        lex.finish();
+        lex
+    }
+
+    fn finish(&mut self) {
+        let v = self.counts.len().max(1) as f64;
+        self.floor = self
+            .totals
+            .iter()
+            .map(|&n| (ALPHA / (n as f64 + ALPHA * v)).ln())
+            .collect();
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.counts.is_empty()
+    }
+
+    /// Scores `text` against every entry of the KB. An empty lexicon, or a text with no
+    /// token it knows, says nothing (all zeros).
+    pub fn score(&self, text: &str) -> LexScores {
+        let mut posterior = vec![0.0; self.entries];
+        let mut relative = vec![0.0; self.entries];
+        if self.is_empty() {
+            return LexScores { posterior, relative };
+        }
+        let known: Vec<&Vec<(u32, u32)>> = tokens(text).iter().filter_map(|t| self.counts.get(t)).collect();
+        if known.is_empty() {
+            return LexScores { posterior, relative };
+        }
+        let n = known.len() as f64;
+        // Log-likelihood per column: every token at the floor, then the seen ones lifted.
+        let mut ll: Vec<f64> = self.floor.iter().map(|f| f * n).collect();
+        for row in &known {
+            for &(c, k) in row.iter() {
+                let c = c as usize;
+                ll[c] += (f64::from(k) + ALPHA).ln() - ALPHA.ln();
+            }
+        }
+        let live: Vec<(usize, f64)> = self
+            .columns
+            .iter()
+            .zip(&ll)
+            .filter_map(|(col, l)| col.map(|e| (e, *l)))
+            .filter(|(e, _)| *e < self.entries)
+            .collect();
+        let Some(max) = live.iter().map(|(_, l)| *l).max_by(f64::total_cmp) else {
+            return LexScores { posterior, relative };
+        };
+        let temperature = n.sqrt().max(MIN_TEMPERATURE);
+        let z: f64 = live.iter().map(|(_, l)| ((l - max) / temperature).exp()).sum();
+        for (e, l) in live {
+            posterior[e] = ((l - max) / temperature).exp() / z;
+            relative[e] = ((l - max) / n).exp();
+        }
+        LexScores { posterior, relative }
+    }
+
+    /// The file form: a header naming the columns, then one token per line with its counts.
+    pub fn to_text(&self) -> String {
+        let mut out = String::from(
+            "# Fitted by `qntcbot train` from eval/train/*.jsonl; do not edit by hand.\n\
+             # How often each word, word pair or character pair occurs in the training texts\n\
+             # about each entry (naive Bayes counts; see src/rank/lexicon.rs).\n",
+        );
+        out.push_str("entries");
+        for id in &self.ids {
+            out.push('\t');
+            out.push_str(id);
+        }
+        out.push_str("\ntotals");
+        for t in &self.totals {
+            out.push('\t');
+            out.push_str(&t.to_string());
+        }
+        out.push('\n');
+        let mut rows: Vec<(&String, &Vec<(u32, u32)>)> = self.counts.iter().collect();
+        rows.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        for (token, row) in rows {
+            out.push_str(token);
+            for (c, k) in row {
+                out.push('\t');
+                out.push_str(&format!("{c}:{k}"));
+            }
+            out.push('\n');
+        }
+        out
+    }
+
+    /// Reads the file form against the KB's entry ids. Columns of entries the KB no longer
+    /// has are kept but never scored; a malformed line is an error naming its line.
+    pub fn parse(text: &str, kb_ids: &[&str]) -> Result<Lexicon, String> {
+        let mut lines = text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.starts_with('#') && !l.trim().is_empty());
+        let header = |want: &str, got: Option<(usize, &str)>| -> Result<Vec<String>, String> {
+            let (n, line) = got.ok_or_else(|| format!("no `{want}` line"))?;
+            let mut parts = line.split('\t');
+            if parts.next() != Some(want) {
+                return Err(format!("line {}: expected the `{want}` line", n + 1));
+            }
+            Ok(parts.map(str::to_string).collect())
+        };
+        let ids = header("entries", lines.next())?;
+        let totals: Vec<u64> = header("totals", lines.next())?
+            .iter()
+            .map(|t| t.parse::<u64>().map_err(|_| format!("totals: {t:?} is not a count")))
+            .collect::<Result<_, _>>()?;
+        if totals.len() != ids.len() {
+            return Err(format!("{} entries but {} totals", ids.len(), totals.len()));
+        }
+        let mut counts: HashMap<String, Vec<(u32, u32)>> = HashMap::default();
+        for (n, line) in lines {
+            let mut parts = line.split('\t');
+            let token = parts.next().unwrap_or_default().to_string();
+            let mut row = Vec::new();
+            for cell in parts {
+                let parsed = cell
+                    .split_once(':')
+                    .and_then(|(c, k)| Some((c.parse::<u32>().ok()?, k.parse::<u32>().ok()?)));
+                match parsed {
+                    Some((c, k)) if (c as usize) < ids.len() => row.push((c, k)),
+                    _ => return Err(format!("line {}: {cell:?} is not column:count", n + 1)),
+                }
+            }
+            if counts.insert(token.clone(), row).is_some() {
+                return Err(format!("line {}: token {token:?} appears twice", n + 1));
+            }
+        }
+        let columns = ids.iter().map(|id| kb_ids.iter().position(|k| k == id)).collect();
+        let mut lex = Lexicon {
+            ids,
+            columns,
+            totals,
+            counts,
+            floor: Vec::new(),
+            entries: kb_ids.len(),
+        };
+        lex.finish();
+        Ok(lex)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids() -> Vec<String> {
+        vec!["smb".into(), "auth".into()]
+    }
+
+    #[test]
+    fn tokens_are_words_pairs_and_cjk_pairs() {
+        let t = tokens("Server NOT listed, サーバーが見えない");
+        assert!(t.contains(&"server".to_string()));
+        assert!(t.contains(&"not listed".to_string()));
+        assert!(t.contains(&"サー".to_string()));
+        // Each token once, whatever the repetition.
+        assert_eq!(tokens("qntc qntc qntc").iter().filter(|t| *t == "qntc").count(), 1);
+    }
+
+    #[test]
+    fn learned_words_point_at_their_entry() {
+        let lex = Lexicon::fit(
+            &ids(),
+            [
+                ("the dialect is pinned to smb1 on the nas", vec![0]),
+                ("nas speaks only the old dialect", vec![0]),
+                ("password has lower case letters", vec![1]),
+                ("the password case after qpwdlvl", vec![1]),
+                ("nothing to learn here", vec![]),
+            ],
+        );
+        let s = lex.score("our nas wants an old dialect");
+        assert!(s.posterior[0] > s.posterior[1], "{s:?}");
+        assert!((s.posterior.iter().sum::<f64>() - 1.0).abs() < 1e-9);
+        assert_eq!(s.relative[0], 1.0);
+        let s = lex.score("password case");
+        assert!(s.posterior[1] > s.posterior[0]);
+        // Words it never saw say nothing.
+        assert_eq!(lex.score("völlig unbekannt").posterior, vec![0.0, 0.0]);
+    }
+
+    #[test]
+    fn file_round_trip_and_errors() {
+        let lex = Lexicon::fit(
+            &ids(),
+            [
+                ("dialect smb nas", vec![0]),
+                ("dialect nas old", vec![0]),
+                ("password case", vec![1]),
+                ("password case x", vec![1]),
+            ],
+        );
+        let text = lex.to_text();
+        let back = Lexicon::parse(&text, &["smb", "auth"]).expect("parses");
+        assert_eq!(back.score("nas dialect"), lex.score("nas dialect"));
+        // Against a KB whose entries moved, the columns follow the ids.
+        let moved = Lexicon::parse(&text, &["auth", "new", "smb"]).expect("parses");
+        let s = moved.score("nas dialect");
+        assert!(s.posterior[2] > s.posterior[0] && s.posterior[1] == 0.0);
+        let broken = text.replace("\t0:", "\tx:");
+        assert!(
+            Lexicon::parse(&broken, &["smb", "auth"])
+                .unwrap_err()
+                .starts_with("line ")
+        );
+        assert!(Lexicon::parse("totals\t1\n", &["smb"]).is_err());
+    }
+}
