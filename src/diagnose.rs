@@ -78,7 +78,10 @@ pub struct Settings {
     /// Overrides the reply threshold fitted with the model (`kb/model/weights.toml`): the best
     /// match must reach this confidence for the bot to answer unprompted.
     pub reply_threshold: Option<f64>,
-    /// Matches below this are not reported at all.
+    /// Matches whose share of the ranking (next to "none of them") is below this are not
+    /// reported at all. Low on purpose: a listed match is not an answer (the reply threshold
+    /// decides that), and the right entry often ranks first with a small share when the text
+    /// carries little evidence, which is when a "Possibly" list helps most.
     pub min_confidence: f64,
     pub max_matches: usize,
 }
@@ -87,7 +90,7 @@ impl Default for Settings {
     fn default() -> Settings {
         Settings {
             reply_threshold: None,
-            min_confidence: 0.2,
+            min_confidence: 0.05,
             max_matches: 5,
         }
     }

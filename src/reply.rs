@@ -42,6 +42,8 @@ pub struct Finding {
 /// the admin must rule out is worth it, a third guess is noise.
 const ALTERNATIVE_GAP: f64 = 0.15;
 const MAX_FINDINGS: usize = 3;
+/// ... and only when the ranking itself gives them a real share, not a trace.
+const ALTERNATIVE_SHARE: f64 = 0.2;
 
 impl Finding {
     pub fn from_entry(e: &Entry, confidence: f64, why: Vec<String>) -> Finding {
@@ -196,7 +198,11 @@ impl Answer {
             findings.extend(
                 d.matches[1..]
                     .iter()
-                    .filter(|m| m.confidence >= best.confidence - ALTERNATIVE_GAP && m.confidence >= 0.4)
+                    .filter(|m| {
+                        m.confidence >= best.confidence - ALTERNATIVE_GAP
+                            && m.confidence >= 0.4
+                            && m.share >= ALTERNATIVE_SHARE
+                    })
                     .take(MAX_FINDINGS - 1)
                     .map(Finding::from_match),
             );
