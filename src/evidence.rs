@@ -220,8 +220,10 @@ pub fn extract_shared(text: Arc<str>) -> Evidence {
 fn extract_present(text: Arc<str>) -> (Evidence, Present) {
     // One unit per byte for each of the regex passes below.
     crate::work::add(text.len() * 12);
-    let present = LITERALS.scan(&crate::kb::anchor::fold(&text));
-    let log = joblog::parse(&text);
+    let folded = crate::kb::anchor::fold(&text);
+    let present = LITERALS.scan(&folded);
+    let log = joblog::parse_folded(&text, &folded);
+    drop(folded);
     let lines = LineIndex::new(&text);
     let mut facts = Facts::default();
     message_ids(&text, &lines, &log, &mut facts);
