@@ -65,9 +65,14 @@ pub struct Literals {
 
 impl Literals {
     pub fn new<'g>(gates: impl IntoIterator<Item = &'g Gated>) -> Literals {
-        let mut literals: Vec<&'static str> = gates
+        Literals::of_needs(gates.into_iter().map(Gated::needs))
+    }
+
+    /// For regexes kept some other way than as [`Gated`], with their clauses.
+    pub fn of_needs(needs: impl IntoIterator<Item = Needs>) -> Literals {
+        let mut literals: Vec<&'static str> = needs
             .into_iter()
-            .flat_map(|g| g.needs.iter().flat_map(|c| c.iter().copied()))
+            .flat_map(|n| n.iter().flat_map(|c| c.iter().copied()))
             .collect();
         literals.sort_unstable();
         literals.dedup();
