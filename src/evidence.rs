@@ -7,7 +7,9 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, LazyLock};
 
-use regex::{Regex, RegexSet};
+use regex::Regex;
+
+use crate::gated::{Gated, Literals, Present};
 use serde::Serialize;
 
 use crate::errno;
@@ -211,26 +213,34 @@ pub fn extract(text: &str) -> Evidence {
 /// [`extract`] for a text the caller already shares, so that the evidence can quote it without
 /// a copy.
 pub fn extract_shared(text: Arc<str>) -> Evidence {
+    extract_present(text).0
+}
+
+/// [`extract_shared`], with the literals found in the text for a second look at it.
+fn extract_present(text: Arc<str>) -> (Evidence, Present) {
     // One unit per byte for each of the regex passes below.
     crate::work::add(text.len() * 12);
-    let log = joblog::parse(&text);
+    let folded = crate::kb::anchor::fold(&text);
+    let present = LITERALS.scan(&folded);
+    let log = joblog::parse_folded(&text, &folded);
+    drop(folded);
     let lines = LineIndex::new(&text);
     let mut facts = Facts::default();
     message_ids(&text, &lines, &log, &mut facts);
-    error_codes(&text, &lines, &log, &mut facts);
-    nt_status(&text, &lines, &mut facts);
-    releases(&text, &lines, &log, &mut facts);
+    error_codes(&text, &present, &lines, &log, &mut facts);
+    nt_status(&text, &present, &lines, &mut facts);
+    releases(&text, &present, &lines, &log, &mut facts);
     commands(&text, &lines, &log, &mut facts);
-    paths(&text, &lines, &mut facts);
-    qpwdlvl(&text, &lines, &mut facts);
-    circumstances(&text, &lines, &log, &mut facts);
-    let qntc_context = is_about_qntc(&text, &facts.list);
+    paths(&text, &present, &lines, &mut facts);
+    qpwdlvl(&text, &present, &lines, &mut facts);
+    circumstances(&text, &present, &lines, &log, &mut facts);
+    let qntc_context = is_about_qntc(&text, &present, &facts.list);
     // `str::lines` does not count a last empty line after the final line end.
     let mut line_starts = lines.starts;
     if line_starts.last().is_some_and(|&s| s == text.len()) {
         line_starts.pop();
     }
-    Evidence {
+    let ev = Evidence {
         facts: facts.list,
         log,
         qntc_context,
@@ -238,14 +248,15 @@ pub fn extract_shared(text: Arc<str>) -> Evidence {
         line_starts,
         index: facts.index,
         skim_lines: None,
-    }
+    };
+    (ev, present)
 }
 
 /// Evidence from the selected lines of a skimmed input: extracted from those lines, with
 /// every line number turned back into the whole input's, and a fact for every message id of
 /// the whole input (the skim saw them all).
 pub fn extract_skimmed(skim: &crate::skim::Skimmed, text: Arc<str>) -> Evidence {
-    let mut ev = extract_shared(Arc::clone(&text));
+    let (mut ev, present) = extract_present(Arc::clone(&text));
     let orig = |line: usize| -> usize {
         // Separator lines (0) never carry a fact; the nearest selected line above stands in.
         let mut k = line.saturating_sub(1).min(skim.lines.len().saturating_sub(1));
@@ -284,7 +295,7 @@ pub fn extract_skimmed(skim: &crate::skim::Skimmed, text: Arc<str>) -> Evidence 
             );
         }
     }
-    ev.qntc_context = is_about_qntc(&text, &facts.list);
+    ev.qntc_context = is_about_qntc(&text, &present, &facts.list);
     ev.facts = facts.list;
     ev.index = facts.index;
     let map = skim
@@ -331,6 +342,28 @@ fn re(pattern: &str) -> Regex {
     // Patterns are constants of this file, checked by the unit tests.
     Regex::new(&ascii_boundaries(pattern)).unwrap_or_else(|e| panic!("evidence regex {pattern:?}: {e}"))
 }
+
+/// Every literal a gated pattern below needs, found in one pass (see [`crate::gated`]).
+static LITERALS: LazyLock<Literals> = LazyLock::new(|| {
+    Literals::new(
+        [
+            &ERROR_CODE,
+            &CPE_ID,
+            &BARE_ERRNO,
+            &NT_STATUS,
+            &RELEASE_VRM,
+            &QNTC_PATH,
+            &OTHER_PATH,
+            &QPWDLVL,
+            &DOMAIN_NAME,
+            &QNTC_WORD,
+            &IBMI,
+            &SHARE,
+        ]
+        .into_iter()
+        .chain(CIRCUMSTANCE_CUES.iter().map(|(_, g)| g)),
+    )
+});
 
 fn ascii_boundaries(pattern: &str) -> String {
     pattern.replace(r"\b", r"(?-u:\b)")
@@ -404,14 +437,23 @@ fn message_ids(text: &str, lines: &LineIndex, log: &ParsedLog, facts: &mut Facts
     }
 }
 
-static ERROR_CODE: LazyLock<Regex> = LazyLock::new(|| {
-    re(
-        r"(?i)(?:error\s+code|fehlercode|codice\s+(?:di\s+)?errore|c[oó]digo\s+(?:de\s+)?error|エラー\s*コード|return\s+code|reason\s+code|errno|\brc)\s*(?:was|is|war|era|fue|は|of)?\s*[=:]?\s*(\d{1,5})\b",
-    )
-});
-static CPE_ID: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)\bcpe(\d{4})\b"));
+static ERROR_CODE: Gated = Gated::new(
+    r"(?i)(?:error\s+code|fehlercode|codice\s+(?:di\s+)?errore|c[oó]digo\s+(?:de\s+)?error|エラー\s*コード|return\s+code|reason\s+code|errno|\brc)\s*(?:was|is|war|era|fue|は|of)?\s*[=:]?\s*(\d{1,5})\b",
+    &[&[
+        "errno",
+        "error",
+        "errore",
+        "fehlercode",
+        "rc",
+        "reason",
+        "return",
+        "コード",
+    ]],
+    re,
+);
+static CPE_ID: Gated = Gated::new(r"(?i)\bcpe(\d{4})\b", &[&["cpe"]], re);
 static ERRNO_NAME: LazyLock<Regex> = LazyLock::new(|| re(r"\b(E[A-Z0-9]{3,12})\b"));
-static BARE_ERRNO: LazyLock<Regex> = LazyLock::new(|| re(r"(?:^|[^\d./:-])(3[0-5]\d\d)(?:$|[^\d./:-])"));
+static BARE_ERRNO: Gated = Gated::new(r"(?:^|[^\d./:-])(3[0-5]\d\d)(?:$|[^\d./:-])", &[&["3"]], re);
 
 fn errno_note(code: u32) -> Option<String> {
     if code == 5 {
@@ -420,7 +462,7 @@ fn errno_note(code: u32) -> Option<String> {
     errno::by_number(code).map(|e| format!("{}, {} ({})", e.names.join("/"), e.meaning, e.message_id()))
 }
 
-fn error_codes(text: &str, lines: &LineIndex, log: &ParsedLog, facts: &mut Facts) {
+fn error_codes(text: &str, present: &Present, lines: &LineIndex, log: &ParsedLog, facts: &mut Facts) {
     let mut add = |code: u32, line: usize, weight: f64| {
         let note = errno_note(code);
         push_unique(
@@ -439,14 +481,22 @@ fn error_codes(text: &str, lines: &LineIndex, log: &ParsedLog, facts: &mut Facts
             add(code, m.lines.0, 1.0);
         }
     }
-    for c in ERROR_CODE.captures_iter(text) {
+    for c in ERROR_CODE
+        .regex_for(present)
+        .into_iter()
+        .flat_map(|r| r.captures_iter(text))
+    {
         if let Some(m) = c.get(1)
             && let Ok(code) = m.as_str().parse::<u32>()
         {
             add(code, lines.line(m.start()), 1.0);
         }
     }
-    for c in CPE_ID.captures_iter(text) {
+    for c in CPE_ID
+        .regex_for(present)
+        .into_iter()
+        .flat_map(|r| r.captures_iter(text))
+    {
         if let Some(m) = c.get(1)
             && let Ok(code) = m.as_str().parse::<u32>()
         {
@@ -461,7 +511,11 @@ fn error_codes(text: &str, lines: &LineIndex, log: &ParsedLog, facts: &mut Facts
         }
     }
     // "CPDB053 3401" in chat: a bare errno-range number, read with less trust.
-    for c in BARE_ERRNO.captures_iter(text) {
+    for c in BARE_ERRNO
+        .regex_for(present)
+        .into_iter()
+        .flat_map(|r| r.captures_iter(text))
+    {
         if let Some(m) = c.get(1)
             && let Ok(code) = m.as_str().parse::<u32>()
             && errno::by_number(code).is_some()
@@ -471,10 +525,14 @@ fn error_codes(text: &str, lines: &LineIndex, log: &ParsedLog, facts: &mut Facts
     }
 }
 
-static NT_STATUS: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)\b(?:NT_)?(STATUS_[A-Z_]{4,40})\b"));
+static NT_STATUS: Gated = Gated::new(r"(?i)\b(?:NT_)?(STATUS_[A-Z_]{4,40})\b", &[&["status_"]], re);
 
-fn nt_status(text: &str, lines: &LineIndex, facts: &mut Facts) {
-    for c in NT_STATUS.captures_iter(text) {
+fn nt_status(text: &str, present: &Present, lines: &LineIndex, facts: &mut Facts) {
+    for c in NT_STATUS
+        .regex_for(present)
+        .into_iter()
+        .flat_map(|r| r.captures_iter(text))
+    {
         if let Some(m) = c.get(1) {
             let value = m.as_str().to_ascii_uppercase();
             push_unique(
@@ -491,10 +549,10 @@ fn nt_status(text: &str, lines: &LineIndex, facts: &mut Facts) {
     }
 }
 
-static RELEASE_VRM: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)\bV([5-7])R([0-6])(?:M\d)?\b"));
+static RELEASE_VRM: Gated = Gated::new(r"(?i)\bV([5-7])R([0-6])(?:M\d)?\b", &[&["v"], &["r"]], re);
 static RELEASE_DOTTED: LazyLock<Regex> = LazyLock::new(|| re(r"(?:^|[^\d.])([5-7])\.([0-6])(?:$|[^\d.])"));
 
-fn releases(text: &str, lines: &LineIndex, log: &ParsedLog, facts: &mut Facts) {
+fn releases(text: &str, present: &Present, lines: &LineIndex, log: &ParsedLog, facts: &mut Facts) {
     let mut add = |v: &str, r: &str, line: usize| {
         if let Some(rel) = parse_release(&format!("{v}.{r}")) {
             push_unique(
@@ -517,7 +575,11 @@ fn releases(text: &str, lines: &LineIndex, log: &ParsedLog, facts: &mut Facts) {
     {
         add(&rel.0.to_string(), &rel.1.to_string(), 1);
     }
-    for c in RELEASE_VRM.captures_iter(text) {
+    for c in RELEASE_VRM
+        .regex_for(present)
+        .into_iter()
+        .flat_map(|r| r.captures_iter(text))
+    {
         if let (Some(v), Some(r)) = (c.get(1), c.get(2)) {
             add(v.as_str(), r.as_str(), lines.line(v.start()));
         }
@@ -622,11 +684,15 @@ fn commands(text: &str, lines: &LineIndex, log: &ParsedLog, facts: &mut Facts) {
     }
 }
 
-static QNTC_PATH: LazyLock<Regex> = LazyLock::new(|| re(r#"(?i)/qntc(?:/[^\s'"<>|),;]*)?"#));
-static OTHER_PATH: LazyLock<Regex> = LazyLock::new(|| re(r#"(?:^|[\s'"(=])(/[A-Za-z0-9_$#@.-]+(?:/[^\s'"<>|),;]*)?)"#));
+static QNTC_PATH: Gated = Gated::new(r#"(?i)/qntc(?:/[^\s'"<>|),;]*)?"#, &[&["/qntc"]], re);
+static OTHER_PATH: Gated = Gated::new(
+    r#"(?:^|[\s'"(=])(/[A-Za-z0-9_$#@.-]+(?:/[^\s'"<>|),;]*)?)"#,
+    &[&["/"]],
+    re,
+);
 
-fn paths(text: &str, lines: &LineIndex, facts: &mut Facts) {
-    for m in QNTC_PATH.find_iter(text) {
+fn paths(text: &str, present: &Present, lines: &LineIndex, facts: &mut Facts) {
+    for m in QNTC_PATH.regex_for(present).into_iter().flat_map(|r| r.find_iter(text)) {
         let path = m.as_str().trim_end_matches(['.', ':']);
         let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
         let mut notes = Vec::new();
@@ -651,7 +717,11 @@ fn paths(text: &str, lines: &LineIndex, facts: &mut Facts) {
             },
         );
     }
-    for c in OTHER_PATH.captures_iter(text) {
+    for c in OTHER_PATH
+        .regex_for(present)
+        .into_iter()
+        .flat_map(|r| r.captures_iter(text))
+    {
         let Some(m) = c.get(1) else { continue };
         let path = m.as_str().trim_end_matches(['.', ':']);
         let first = path.split('/').nth(1).unwrap_or_default().to_ascii_lowercase();
@@ -671,16 +741,20 @@ fn paths(text: &str, lines: &LineIndex, facts: &mut Facts) {
     }
 }
 
-static QPWDLVL: LazyLock<Regex> = LazyLock::new(|| {
-    re(
-        r"(?i)(?:\bqpwd\w{0,6}|password\s+level|kennwortstufe|livello\s+(?:di\s+)?password|nivel\s+de\s+contraseña|パスワード\s*レベル)[^0-9\n]{0,24}?\b([0-4])\b",
-    )
-});
+static QPWDLVL: Gated = Gated::new(
+    r"(?i)(?:\bqpwd\w{0,6}|password\s+level|kennwortstufe|livello\s+(?:di\s+)?password|nivel\s+de\s+contraseña|パスワード\s*レベル)[^0-9\n]{0,24}?\b([0-4])\b",
+    &[&["contraseña", "kennwortstufe", "password", "qpwd", "パスワード"]],
+    re,
+);
 
-fn qpwdlvl(text: &str, lines: &LineIndex, facts: &mut Facts) {
+fn qpwdlvl(text: &str, present: &Present, lines: &LineIndex, facts: &mut Facts) {
     // "changed QPWDLVL from 0 to 3": the level in force for QNTC is the later one only after
     // an IPL, so both are kept as facts and the conditions see either.
-    for c in QPWDLVL.captures_iter(text) {
+    for c in QPWDLVL
+        .regex_for(present)
+        .into_iter()
+        .flat_map(|r| r.captures_iter(text))
+    {
         if let Some(m) = c.get(1) {
             push_unique(
                 facts,
@@ -698,101 +772,309 @@ fn qpwdlvl(text: &str, lines: &LineIndex, facts: &mut Facts) {
 
 /// One regex per circumstance, with the cues admins write in English, German, Italian,
 /// Spanish and Japanese. Order matches [`crate::kb::condition::CIRCUMSTANCES`] where named.
-const CIRCUMSTANCE_CUES: &[(&str, &str)] = &[
+static CIRCUMSTANCE_CUES: [(&str, Gated); 21] = [
     (
         "upgrade",
-        r"(?i)\bupgrad|\bmigrat|\bmoved?\s+(?:from|to)\s+(?:v\d|7\.|i\s*7)|\bnew\s+release|\bnach\s+(?:dem|einem)\s+(?:upgrade|release)|releasewechsel|aggiornament|actualizaci[oó]n|\bactualiz|アップグレード|バージョンアップ|移行後",
+        Gated::new(
+            r"(?i)\bupgrad|\bmigrat|\bmoved?\s+(?:from|to)\s+(?:v\d|7\.|i\s*7)|\bnew\s+release|\bnach\s+(?:dem|einem)\s+(?:upgrade|release)|releasewechsel|aggiornament|actualizaci[oó]n|\bactualiz|アップグレード|バージョンアップ|移行後",
+            &[&[
+                "actualiz",
+                "actualizaci",
+                "aggiornament",
+                "migrat",
+                "move",
+                "release",
+                "releasewechsel",
+                "upgrad",
+                "upgrade",
+                "アップグレード",
+                "バージョンアップ",
+                "移行後",
+            ]],
+            re,
+        ),
     ),
     (
         "ipl",
-        r"(?i)\bipl(?:ed|'d|ing)?\b|\bafter\s+(?:a|the)\s+(?:restart|reboot)\s+of\s+the\s+(?:ibm\s*i|system|as/?400|partition)|\bpwrdwnsys\b|neustart|riavvio|reinicio|再起動",
+        Gated::new(
+            r"(?i)\bipl(?:ed|'d|ing)?\b|\bafter\s+(?:a|the)\s+(?:restart|reboot)\s+of\s+the\s+(?:ibm\s*i|system|as/?400|partition)|\bpwrdwnsys\b|neustart|riavvio|reinicio|再起動",
+            &[&["after", "ipl", "neustart", "pwrdwnsys", "reinicio", "riavvio", "再起動"]],
+            re,
+        ),
     ),
-    ("rclstg", r"(?i)\brclstg\b|reclaim\s+storage"),
+    (
+        "rclstg",
+        Gated::new(r"(?i)\brclstg\b|reclaim\s+storage", &[&["rclstg", "storage"]], re),
+    ),
     (
         "password-change",
-        r"(?i)password\s+(?:was\s+|got\s+|has\s+been\s+)?(?:changed|expired|reset)|changed\s+(?:my|his|her|their|the)\s+(?:windows\s+)?password|\bchgpwd\b|kennwort\s+(?:geändert|abgelaufen)|passwort\s+geändert|password\s+(?:cambiata|scaduta)|cambi(?:o|ó|ado)\s+(?:de\s+)?(?:la\s+)?contraseña|contraseña\s+cambiada|パスワード(?:を)?変更",
+        Gated::new(
+            r"(?i)password\s+(?:was\s+|got\s+|has\s+been\s+)?(?:changed|expired|reset)|changed\s+(?:my|his|her|their|the)\s+(?:windows\s+)?password|\bchgpwd\b|kennwort\s+(?:geändert|abgelaufen)|passwort\s+geändert|password\s+(?:cambiata|scaduta)|cambi(?:o|ó|ado)\s+(?:de\s+)?(?:la\s+)?contraseña|contraseña\s+cambiada|パスワード(?:を)?変更",
+            &[&["chgpwd", "contrase", "geändert", "kennwort", "password", "パスワード"]],
+            re,
+        ),
     ),
     (
         "batch-job",
-        r"(?i)\bsbmjob\b|\bbatch\b|job\s*schedul|\bscheduled\b|\bscheduler\b|\bwrkjobscde\b|\baddjobscde\b|\bqbatch\b|\bnightly\s+job|\bserver\s+job|\bsubmitted\b|\bstapel|\bjob\s+notturn|\btrabajo\s+(?:por\s+lotes|programado)|バッチ|ジョブスケジュール",
+        Gated::new(
+            r"(?i)\bsbmjob\b|\bbatch\b|job\s*schedul|\bscheduled\b|\bscheduler\b|\bwrkjobscde\b|\baddjobscde\b|\bqbatch\b|\bnightly\s+job|\bserver\s+job|\bsubmitted\b|\bstapel|\bjob\s+notturn|\btrabajo\s+(?:por\s+lotes|programado)|バッチ|ジョブスケジュール",
+            &[&[
+                "addjobscde",
+                "batch",
+                "nightly",
+                "notturn",
+                "qbatch",
+                "sbmjob",
+                "schedul",
+                "scheduled",
+                "scheduler",
+                "server",
+                "stapel",
+                "submitted",
+                "trabajo",
+                "wrkjobscde",
+                "ジョブスケジュール",
+                "バッチ",
+            ]],
+            re,
+        ),
     ),
     (
         "interactive-works",
-        r"(?i)\binteractive(?:ly)?\b.{0,40}\bwork|\bworks?\b.{0,40}\binteractive|\bfrom\s+(?:my|a)\s+(?:5250\s+)?(?:session|green\s*screen)|\bmanually\s+it\s+works|\binteraktiv|\binterattiv|\binteractiv|対話",
+        Gated::new(
+            r"(?i)\binteractive(?:ly)?\b.{0,40}\bwork|\bworks?\b.{0,40}\binteractive|\bfrom\s+(?:my|a)\s+(?:5250\s+)?(?:session|green\s*screen)|\bmanually\s+it\s+works|\binteraktiv|\binterattiv|\binteractiv|対話",
+            &[&[
+                "interactiv",
+                "interactive",
+                "interaktiv",
+                "interattiv",
+                "manually",
+                "screen",
+                "session",
+                "対話",
+            ]],
+            re,
+        ),
     ),
     (
         "smb1-disabled",
-        r"(?i)smb\s*v?1\b.{0,40}\b(?:disabled|turned\s+off|removed|deactivated|deaktiviert|disabilitat|deshabilitad|無効)|(?:disabled|disable|turned\s+off|removed)\s+smb\s*v?1\b|\bsmb1\s+(?:is\s+)?off\b",
+        Gated::new(
+            r"(?i)smb\s*v?1\b.{0,40}\b(?:disabled|turned\s+off|removed|deactivated|deaktiviert|disabilitat|deshabilitad|無効)|(?:disabled|disable|turned\s+off|removed)\s+smb\s*v?1\b|\bsmb1\s+(?:is\s+)?off\b",
+            &[&["disable", "disabled", "removed", "smb", "smb1", "turned"]],
+            re,
+        ),
     ),
     (
         "ntlmv2",
-        r"(?i)\bntlm\s*v2\b|lmcompatibilitylevel|lan\s+manager\s+authentication\s+level|\bntlmv1\b.{0,30}(?:disabled|blocked|refused)|restrict\s+ntlm",
+        Gated::new(
+            r"(?i)\bntlm\s*v2\b|lmcompatibilitylevel|lan\s+manager\s+authentication\s+level|\bntlmv1\b.{0,30}(?:disabled|blocked|refused)|restrict\s+ntlm",
+            &[&[
+                "authentication",
+                "blocked",
+                "disabled",
+                "lmcompatibilitylevel",
+                "ntlm",
+                "refused",
+                "restrict",
+            ]],
+            re,
+        ),
     ),
     (
         "mixed-case-password",
-        r"(?i)(?:upper|mixed|lower)[\s-]*case|capital\s+letters?|case[\s-]*sensitiv|gro(?:ß|ss)[\s-]*(?:/|und)?[\s-]*kleinschreibung|gro(?:ß|ss)buchstaben|maiuscol|minuscol|may[uú]scula|min[uú]scula|大文字|小文字",
+        Gated::new(
+            r"(?i)(?:upper|mixed|lower)[\s-]*case|capital\s+letters?|case[\s-]*sensitiv|gro(?:ß|ss)[\s-]*(?:/|und)?[\s-]*kleinschreibung|gro(?:ß|ss)buchstaben|maiuscol|minuscol|may[uú]scula|min[uú]scula|大文字|小文字",
+            &[&[
+                "buchstaben",
+                "capital",
+                "kleinschreibung",
+                "lower",
+                "maiuscol",
+                "minuscol",
+                "mixed",
+                "scula",
+                "sensitiv",
+                "upper",
+                "大文字",
+                "小文字",
+            ]],
+            re,
+        ),
     ),
     (
         "domain-account",
-        r"(?i)\bdomain\s+(?:user|account|admin)|\bad\s+(?:user|account|domain)|active\s+directory|\bdomänen|\bdominio\b|ドメイン",
+        Gated::new(
+            r"(?i)\bdomain\s+(?:user|account|admin)|\bad\s+(?:user|account|domain)|active\s+directory|\bdomänen|\bdominio\b|ドメイン",
+            &[&[
+                "account",
+                "directory",
+                "domain",
+                "dominio",
+                "domänen",
+                "user",
+                "ドメイン",
+            ]],
+            re,
+        ),
     ),
     (
         "long-domain-name",
-        r"(?i)(?:domain|domäne|dominio|ドメイン)[^\n]{0,60}(?:longer\s+than|more\s+than|over|exceeds?|>\s*|mehr\s+als|länger\s+als|più\s+di|más\s+de)\s*15|15\s*(?:char|zeichen|caratteri|caracteres|文字)",
+        Gated::new(
+            r"(?i)(?:domain|domäne|dominio|ドメイン)[^\n]{0,60}(?:longer\s+than|more\s+than|over|exceeds?|>\s*|mehr\s+als|länger\s+als|più\s+di|más\s+de)\s*15|15\s*(?:char|zeichen|caratteri|caracteres|文字)",
+            &[&["15", "domain", "dominio", "domäne", "ドメイン"]],
+            re,
+        ),
     ),
     (
         "local-account",
-        r"(?i)\blocal\s+(?:windows\s+)?(?:user|account)|\blokale[rs]?\s+(?:benutzer|konto)|\butente\s+locale|\bcuenta\s+local|ローカル\s*(?:ユーザー|アカウント)",
+        Gated::new(
+            r"(?i)\blocal\s+(?:windows\s+)?(?:user|account)|\blokale[rs]?\s+(?:benutzer|konto)|\butente\s+locale|\bcuenta\s+local|ローカル\s*(?:ユーザー|アカウント)",
+            &[&["cuenta", "local", "locale", "lokale", "ローカル"]],
+            re,
+        ),
     ),
     (
         "server-hardened",
-        r"(?i)(?:windows\s+)?server\s+20(?:12|16|19|22|25)|\bwindows\s+(?:10|11)\b|\bhardened\b|\bhardening\b|security\s+(?:update|baseline|patch)|\bnew\s+(?:file\s*)?server|(?:nas|filer|server)\s+(?:was\s+)?(?:upgraded|replaced|migrated)|\bcis\s+benchmark",
+        Gated::new(
+            r"(?i)(?:windows\s+)?server\s+20(?:12|16|19|22|25)|\bwindows\s+(?:10|11)\b|\bhardened\b|\bhardening\b|security\s+(?:update|baseline|patch)|\bnew\s+(?:file\s*)?server|(?:nas|filer|server)\s+(?:was\s+)?(?:upgraded|replaced|migrated)|\bcis\s+benchmark",
+            &[&[
+                "benchmark",
+                "hardened",
+                "hardening",
+                "migrated",
+                "replaced",
+                "security",
+                "server",
+                "upgraded",
+                "windows",
+            ]],
+            re,
+        ),
     ),
     (
         "nas",
-        r"(?i)\bnas\b|synology|qnap|netapp|isilon|powerscale|truenas|\bfiler\b|buffalo\s+terastation|\bnetgear\b",
+        Gated::new(
+            r"(?i)\bnas\b|synology|qnap|netapp|isilon|powerscale|truenas|\bfiler\b|buffalo\s+terastation|\bnetgear\b",
+            &[&[
+                "filer",
+                "isilon",
+                "nas",
+                "netapp",
+                "netgear",
+                "powerscale",
+                "qnap",
+                "synology",
+                "terastation",
+                "truenas",
+            ]],
+            re,
+        ),
     ),
-    ("samba", r"(?i)\bsamba\b|\bsmbd\b|smb\.conf"),
+    (
+        "samba",
+        Gated::new(
+            r"(?i)\bsamba\b|\bsmbd\b|smb\.conf",
+            &[&["samba", "smb.conf", "smbd"]],
+            re,
+        ),
+    ),
     (
         "signing",
-        r"(?i)\bsign(?:ing|ed)\b.{0,20}\b(?:smb|required|require)|\bsmb\b.{0,20}\bsign|requiresecuritysignature|status_invalid_signature|signatur",
+        Gated::new(
+            r"(?i)\bsign(?:ing|ed)\b.{0,20}\b(?:smb|required|require)|\bsmb\b.{0,20}\bsign|requiresecuritysignature|status_invalid_signature|signatur",
+            &[&["sign"]],
+            re,
+        ),
     ),
     (
         "kerberos",
-        r"(?i)\bkerberos\b|\beim\b|single\s+sign[\s-]*on|\bsso\b|\bkrb5?\b|\bkeytab\b|\bkdc\b",
+        Gated::new(
+            r"(?i)\bkerberos\b|\beim\b|single\s+sign[\s-]*on|\bsso\b|\bkrb5?\b|\bkeytab\b|\bkdc\b",
+            &[&["eim", "kdc", "kerberos", "keytab", "krb", "single", "sso"]],
+            re,
+        ),
     ),
     (
         "exit-program",
-        r"(?i)exit\s+program|exit\s*point|qibm_qpwfs_file_serv|\bwrkregint\b|exitprogramm|programma\s+di\s+uscita|programa\s+de\s+salida|出口プログラム",
+        Gated::new(
+            r"(?i)exit\s+program|exit\s*point|qibm_qpwfs_file_serv|\bwrkregint\b|exitprogramm|programma\s+di\s+uscita|programa\s+de\s+salida|出口プログラム",
+            &[&[
+                "exitprogramm",
+                "point",
+                "program",
+                "programa",
+                "programma",
+                "qibm_qpwfs_file_serv",
+                "wrkregint",
+                "出口プログラム",
+            ]],
+            re,
+        ),
     ),
     (
         "pc-to-ibmi",
-        r"(?i)(?:map|mapping|mapped|connect(?:ing)?)\s+(?:a\s+|the\s+)?(?:network\s+)?drive\s+to\s+(?:the\s+|our\s+)?(?:ibm\s*i|as/?400|iseries|i5)|(?:pc|pcs|windows\s+(?:10|11|clients?|users?)|clients?|users?)\b.{0,40}\b(?:can(?:no|')t|cannot|unable\s+to|fail\s+to)\s+(?:see|reach|access|map|open|connect\s+to)\b.{0,40}\b(?:ibm\s*i|as/?400|iseries|netserver|ifs)\b|\\\\[A-Za-z0-9_-]+\\(?:qibm|home|root|qdls)|netserver\s+share|file\s+share\s+on\s+the\s+(?:ibm\s*i|as/?400)|laufwerk\s+(?:auf\s+die|zum)\s+(?:ibm\s*i|as/?400)|unità\s+di\s+rete.{0,30}(?:ibm\s*i|as/?400)|unidad\s+de\s+red.{0,30}(?:ibm\s*i|as/?400)",
+        Gated::new(
+            r"(?i)(?:map|mapping|mapped|connect(?:ing)?)\s+(?:a\s+|the\s+)?(?:network\s+)?drive\s+to\s+(?:the\s+|our\s+)?(?:ibm\s*i|as/?400|iseries|i5)|(?:pc|pcs|windows\s+(?:10|11|clients?|users?)|clients?|users?)\b.{0,40}\b(?:can(?:no|')t|cannot|unable\s+to|fail\s+to)\s+(?:see|reach|access|map|open|connect\s+to)\b.{0,40}\b(?:ibm\s*i|as/?400|iseries|netserver|ifs)\b|\\\\[A-Za-z0-9_-]+\\(?:qibm|home|root|qdls)|netserver\s+share|file\s+share\s+on\s+the\s+(?:ibm\s*i|as/?400)|laufwerk\s+(?:auf\s+die|zum)\s+(?:ibm\s*i|as/?400)|unità\s+di\s+rete.{0,30}(?:ibm\s*i|as/?400)|unidad\s+de\s+red.{0,30}(?:ibm\s*i|as/?400)",
+            &[&[
+                "can",
+                "cannot",
+                "drive",
+                "fail",
+                "home",
+                "laufwerk",
+                "netserver",
+                "qdls",
+                "qibm",
+                "root",
+                "share",
+                "unable",
+                "unidad",
+                "unità",
+            ]],
+            re,
+        ),
     ),
     (
         "remote-subnet",
-        r"(?i)(?:different|other|another|remote)\s+(?:subnet|network|domain|vlan|site)|\bnot\s+(?:listed|shown|visible)\b|\bdoes\s*n[o']t\s+(?:show|appear)|\bnot\s+(?:in|under)\s+(?:the\s+)?(?:/qntc|qntc)|\bwins\b|anderen\s+subnetz|altra\s+sottorete|otra\s+subred|別のサブネット",
+        Gated::new(
+            r"(?i)(?:different|other|another|remote)\s+(?:subnet|network|domain|vlan|site)|\bnot\s+(?:listed|shown|visible)\b|\bdoes\s*n[o']t\s+(?:show|appear)|\bnot\s+(?:in|under)\s+(?:the\s+)?(?:/qntc|qntc)|\bwins\b|anderen\s+subnetz|altra\s+sottorete|otra\s+subred|別のサブネット",
+            &[&[
+                "/qntc",
+                "another",
+                "different",
+                "does",
+                "listed",
+                "other",
+                "qntc",
+                "remote",
+                "shown",
+                "sottorete",
+                "subnetz",
+                "subred",
+                "visible",
+                "wins",
+                "別のサブネット",
+            ]],
+            re,
+        ),
     ),
     (
         "slow",
-        r"(?i)\bslow\b|takes?\s+(?:ages|forever|minutes)|\bhangs?\b|\blangsam|\blento\b|\blenta\b|遅い",
+        Gated::new(
+            r"(?i)\bslow\b|takes?\s+(?:ages|forever|minutes)|\bhangs?\b|\blangsam|\blento\b|\blenta\b|遅い",
+            &[&["hang", "langsam", "lenta", "lento", "slow", "take", "遅い"]],
+            re,
+        ),
     ),
 ];
 
-static CIRCUMSTANCE_SET: LazyLock<RegexSet> = LazyLock::new(|| {
-    RegexSet::new(CIRCUMSTANCE_CUES.iter().map(|(_, r)| ascii_boundaries(r)))
-        .unwrap_or_else(|e| panic!("circumstance cues: {e}"))
-});
-static CIRCUMSTANCE_RES: LazyLock<Vec<Regex>> =
-    LazyLock::new(|| CIRCUMSTANCE_CUES.iter().map(|(_, r)| re(r)).collect());
+static DOMAIN_NAME: Gated = Gated::new(
+    r"(?i)\b(?:domain|domäne|dominio|ドメイン)\s*(?:name)?\s*(?:is|=|:|ist|è|es|は)?\s*([A-Za-z0-9][A-Za-z0-9-]{1,62}(?:\.[A-Za-z0-9-]{1,63})*)",
+    &[&["domain", "dominio", "domäne", "ドメイン"]],
+    re,
+);
 
-static DOMAIN_NAME: LazyLock<Regex> = LazyLock::new(|| {
-    re(
-        r"(?i)\b(?:domain|domäne|dominio|ドメイン)\s*(?:name)?\s*(?:is|=|:|ist|è|es|は)?\s*([A-Za-z0-9][A-Za-z0-9-]{1,62}(?:\.[A-Za-z0-9-]{1,63})*)",
-    )
-});
-
-fn circumstances(text: &str, lines: &LineIndex, log: &ParsedLog, facts: &mut Facts) {
+fn circumstances(text: &str, present: &Present, lines: &LineIndex, log: &ParsedLog, facts: &mut Facts) {
     let mut add = |name: &str, line: usize, note: Option<String>| {
         push_unique(
             facts,
@@ -805,9 +1087,10 @@ fn circumstances(text: &str, lines: &LineIndex, log: &ParsedLog, facts: &mut Fac
             },
         );
     };
-    for i in CIRCUMSTANCE_SET.matches(text).iter() {
-        if let Some(m) = CIRCUMSTANCE_RES[i].find(text) {
-            add(CIRCUMSTANCE_CUES[i].0, lines.line(m.start()), None);
+    // Cue by cue, in order: only the cues whose literals occur are compiled and run.
+    for (name, cue) in &CIRCUMSTANCE_CUES {
+        if let Some(m) = cue.regex_for(present).and_then(|r| r.find(text)) {
+            add(name, lines.line(m.start()), None);
         }
     }
     if let Some(job) = &log.job
@@ -815,7 +1098,11 @@ fn circumstances(text: &str, lines: &LineIndex, log: &ParsedLog, facts: &mut Fac
     {
         add("batch-job", 1, Some("the job log is from a batch job".into()));
     }
-    for c in DOMAIN_NAME.captures_iter(text) {
+    for c in DOMAIN_NAME
+        .regex_for(present)
+        .into_iter()
+        .flat_map(|r| r.captures_iter(text))
+    {
         let Some(m) = c.get(1) else { continue };
         let name = m.as_str();
         // The NetServer domain field holds 15 characters; a longer NetBIOS-style name (no
@@ -831,20 +1118,46 @@ fn circumstances(text: &str, lines: &LineIndex, log: &ParsedLog, facts: &mut Fac
     }
 }
 
-static QNTC_WORD: LazyLock<Regex> =
-    LazyLock::new(|| re(r"(?i)\bq(?:ntc|nct|tnc|ntcs)\b|/qntc|\bnetclient\b|qibm_zlc_|qzlc_serverlist|\bqzlcsrv\b"));
-static IBMI: LazyLock<Regex> = LazyLock::new(|| {
-    re(
-        r"(?i)\bibm\s*i\b|\bi\s?[5-7]\.\d\b|\biseries\b|\bas/?400\b|\bi5/?os\b|\bos/?400\b|\bpower\s*i\b|\bv[5-7]r\d|\bsystem\s*i\b|\b5770ss1\b",
-    )
-});
-static SHARE: LazyLock<Regex> = LazyLock::new(|| {
-    re(
-        r"(?i)\b(?:windows|file|network|smb|cifs|samba|nas)\s*(?:share|server|folder|freigabe|condivisione|recurso|共有)|\bsmb\s*v?[1-3]?\b|\bcifs\b|\bsamba\b|\bnas\b|\\\\[A-Za-z0-9_.-]+\\|freigabe|cartella\s+condivisa|carpeta\s+compartida|共有フォルダ",
-    )
-});
+static QNTC_WORD: Gated = Gated::new(
+    r"(?i)\bq(?:ntc|nct|tnc|ntcs)\b|/qntc|\bnetclient\b|qibm_zlc_|qzlc_serverlist|\bqzlcsrv\b",
+    &[&[
+        "/qntc",
+        "nct",
+        "netclient",
+        "ntc",
+        "ntcs",
+        "qibm_zlc_",
+        "qzlc_serverlist",
+        "qzlcsrv",
+        "tnc",
+    ]],
+    re,
+);
+static IBMI: Gated = Gated::new(
+    r"(?i)\bibm\s*i\b|\bi\s?[5-7]\.\d\b|\biseries\b|\bas/?400\b|\bi5/?os\b|\bos/?400\b|\bpower\s*i\b|\bv[5-7]r\d|\bsystem\s*i\b|\b5770ss1\b",
+    &[&[".", "400", "5770ss1", "ibm", "iseries", "os", "power", "r", "system"]],
+    re,
+);
+static SHARE: Gated = Gated::new(
+    r"(?i)\b(?:windows|file|network|smb|cifs|samba|nas)\s*(?:share|server|folder|freigabe|condivisione|recurso|共有)|\bsmb\s*v?[1-3]?\b|\bcifs\b|\bsamba\b|\bnas\b|\\\\[A-Za-z0-9_.-]+\\|freigabe|cartella\s+condivisa|carpeta\s+compartida|共有フォルダ",
+    &[&[
+        "\\\\",
+        "cifs",
+        "compartida",
+        "condivisa",
+        "file",
+        "freigabe",
+        "nas",
+        "network",
+        "samba",
+        "smb",
+        "windows",
+        "共有フォルダ",
+    ]],
+    re,
+);
 
-fn is_about_qntc(text: &str, facts: &[Fact]) -> bool {
+fn is_about_qntc(text: &str, present: &Present, facts: &[Fact]) -> bool {
     // CPDB05x are the QNTC logon-exchange messages: on their own they say "QNTC".
     if facts
         .iter()
@@ -852,17 +1165,17 @@ fn is_about_qntc(text: &str, facts: &[Fact]) -> bool {
     {
         return true;
     }
-    if QNTC_WORD.is_match(text) {
+    if QNTC_WORD.regex_for(present).is_some_and(|r| r.is_match(text)) {
         return true;
     }
-    let ibmi = IBMI.is_match(text)
+    let ibmi = IBMI.regex_for(present).is_some_and(|r| r.is_match(text))
         || facts
             .iter()
             .any(|f| matches!(f.kind, FactKind::Release | FactKind::Command | FactKind::Qpwdlvl))
         || facts
             .iter()
             .any(|f| f.kind == FactKind::MessageId && f.value.starts_with("CP"));
-    ibmi && SHARE.is_match(text)
+    ibmi && SHARE.regex_for(present).is_some_and(|r| r.is_match(text))
         && !facts
             .iter()
             .any(|f| f.kind == FactKind::Circumstance && f.value == "pc-to-ibmi")
@@ -884,16 +1197,37 @@ mod tests {
 
     #[test]
     fn every_cue_compiles() {
-        assert_eq!(CIRCUMSTANCE_RES.len(), CIRCUMSTANCE_CUES.len());
-        for (name, _) in CIRCUMSTANCE_CUES {
+        for (name, cue) in &CIRCUMSTANCE_CUES {
+            cue.regex();
             assert!(
                 crate::kb::condition::CIRCUMSTANCES.contains(name),
                 "{name} missing from the vocabulary"
             );
         }
         LazyLock::force(&MESSAGE_ID);
-        LazyLock::force(&ERROR_CODE);
-        LazyLock::force(&QPWDLVL);
+        ERROR_CODE.regex();
+        QPWDLVL.regex();
+    }
+
+    #[test]
+    fn gated_patterns_name_literals_every_match_contains() {
+        let gated = [
+            &ERROR_CODE,
+            &CPE_ID,
+            &BARE_ERRNO,
+            &NT_STATUS,
+            &RELEASE_VRM,
+            &QNTC_PATH,
+            &OTHER_PATH,
+            &QPWDLVL,
+            &DOMAIN_NAME,
+            &QNTC_WORD,
+            &IBMI,
+            &SHARE,
+        ];
+        for g in gated.into_iter().chain(CIRCUMSTANCE_CUES.iter().map(|(_, g)| g)) {
+            crate::gated::check(&ascii_boundaries(g.pattern()), g.needs()).unwrap();
+        }
     }
 
     #[test]

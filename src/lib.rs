@@ -15,6 +15,7 @@ pub mod discord;
 pub mod engine;
 pub mod errno;
 pub mod evidence;
+pub mod gated;
 pub mod input;
 pub mod joblog;
 pub mod kb;

@@ -6,7 +6,9 @@
 //! they are often what makes a case understandable later.
 
 use std::borrow::Cow;
-use std::sync::LazyLock;
+use std::sync::{LazyLock, OnceLock};
+
+use crate::gated::{Literals, Needs};
 
 use regex::{Captures, Regex};
 
@@ -28,17 +30,16 @@ pub struct RedactSettings {
 /// Returns `text` with secrets replaced; borrows when nothing needed replacing.
 pub fn redact<'a>(text: &'a str, s: &RedactSettings) -> Cow<'a, str> {
     let mut out = Cow::Borrowed(text);
-    for rule in SECRETS.iter() {
-        apply(&mut out, rule);
-    }
-    if s.ip_addresses {
-        for rule in IPS.iter() {
-            apply(&mut out, rule);
-        }
-    }
-    if s.user_profiles {
-        for rule in USERS.iter() {
-            apply(&mut out, rule);
+    let mut present = LITERALS.scan(&fold(text));
+    let rules = SECRETS
+        .iter()
+        .chain(IPS.iter().filter(|_| s.ip_addresses))
+        .chain(USERS.iter().filter(|_| s.user_profiles));
+    for rule in rules {
+        // A rule whose literals are absent cannot match: it is neither compiled nor run. The
+        // text is looked at again after each replacement, which can add or remove literals.
+        if present.allows(rule.needs) && apply(&mut out, rule) {
+            present = LITERALS.scan(&fold(&out));
         }
     }
     out
@@ -49,9 +50,11 @@ pub fn redact<'a>(text: &'a str, s: &RedactSettings) -> Cow<'a, str> {
 /// the quote no longer contains the label that gave them away.
 pub fn secret_values(text: &str) -> Vec<String> {
     let mut found: Vec<String> = Vec::new();
-    for rule in SECRETS.iter() {
-        let Some(group) = rule.value else { continue };
-        for c in rule.re.captures_iter(text) {
+    let present = LITERALS.scan(&fold(text));
+    for rule in SECRETS.iter().filter(|r| r.values && present.allows(r.needs)) {
+        let re = rule.regex();
+        let group = if re.captures_len() > 3 { 3 } else { 0 };
+        for c in re.captures_iter(text) {
             let value = c.get(group).map_or("", |m| m.as_str());
             let value = value.trim().trim_matches(|ch| ch == '"' || ch == '\'');
             if value.chars().count() >= 4 && !is_special_value(value) && !found.iter().any(|f| f == value) {
@@ -86,42 +89,140 @@ pub fn redact_known<'a>(text: &'a str, s: &RedactSettings, known: &[String]) -> 
 type Replace = fn(&Captures) -> String;
 
 struct Rule {
-    re: Regex,
+    pattern: String,
+    /// Literals every match contains (see [`crate::gated`]), checked by the unit tests.
+    needs: Needs,
+    /// Compiled the first time a text holds the literals.
+    re: OnceLock<Regex>,
     replace: Replace,
-    /// Which capture group holds the secret value (for [`secret_values`]); `None` when the
-    /// rule cannot say (it decides word by word).
-    value: Option<usize>,
+    /// Whether capture group 3 (or the whole match) is a secret value (for
+    /// [`secret_values`]); false when the rule cannot say (it decides word by word).
+    values: bool,
 }
 
-fn apply(out: &mut Cow<'_, str>, rule: &Rule) {
-    let replaced = match rule.re.replace_all(out, |c: &Captures| (rule.replace)(c)) {
-        Cow::Owned(s) => Some(s),
-        Cow::Borrowed(_) => None,
-    };
-    if let Some(s) = replaced {
-        *out = Cow::Owned(s);
+impl Rule {
+    fn regex(&self) -> &Regex {
+        // The patterns are constants checked by the unit tests; a typo is a programming error.
+        #[allow(clippy::expect_used)]
+        self.re
+            .get_or_init(|| Regex::new(&self.pattern).expect("redaction pattern compiles"))
     }
 }
 
-fn rule(pattern: &str, replace: Replace) -> Rule {
+/// Whether the rule replaced anything.
+fn apply(out: &mut Cow<'_, str>, rule: &Rule) -> bool {
+    let replaced = match rule.regex().replace_all(out, |c: &Captures| (rule.replace)(c)) {
+        Cow::Owned(s) => Some(s),
+        Cow::Borrowed(_) => None,
+    };
+    match replaced {
+        Some(s) => {
+            *out = Cow::Owned(s);
+            true
+        }
+        None => false,
+    }
+}
+
+fn rule(pattern: &str, needs: Needs, replace: Replace) -> Rule {
     // Word boundaries and word characters are ASCII: labels and the values around them are,
     // and a Unicode `\b` makes the fast (DFA) engines give up on a text with any non-ASCII
     // character, leaving the slow backtracker to every quote of every reply.
     let pattern = pattern.replace(r"\b", r"(?-u:\b)").replace(r"\w", "[0-9A-Za-z_]");
-    // The patterns are constants checked by the unit tests; a typo is a programming error.
-    #[allow(clippy::expect_used)]
-    let re = Regex::new(&pattern).expect("redaction pattern compiles");
-    let value = Some(if re.captures_len() > 3 { 3 } else { 0 });
-    Rule { re, replace, value }
+    Rule {
+        pattern,
+        needs,
+        re: OnceLock::new(),
+        replace,
+        values: true,
+    }
 }
 
 /// A rule whose matches are not secret values as a whole.
-fn rule_without_values(pattern: &str, replace: Replace) -> Rule {
+fn rule_without_values(pattern: &str, needs: Needs, replace: Replace) -> Rule {
     Rule {
-        value: None,
-        ..rule(pattern, replace)
+        values: false,
+        ..rule(pattern, needs, replace)
     }
 }
+
+fn fold(text: &str) -> String {
+    crate::kb::anchor::fold(text)
+}
+
+/// Every literal the rules need, found in one pass.
+static LITERALS: LazyLock<Literals> =
+    LazyLock::new(|| Literals::of_needs(SECRETS.iter().chain(IPS.iter()).chain(USERS.iter()).map(|r| r.needs)));
+
+/// Words of the password labels (see [`PASSWORD_WORDS`], [`CJK_PASSWORD_WORDS`]) as gate
+/// literals: each label contains one. The Greek and Cyrillic ones are cut to what has no
+/// look-alike under case folding (κ also matches ϰ).
+const PASSWORD_NEEDS: &[&str] = &[
+    "pass",
+    "pw",
+    "kennwort",
+    "contrase",
+    "clave",
+    "senha",
+    "wachtwoord",
+    "lösenord",
+    "losenord",
+    "adgangskode",
+    "salasana",
+    "hasło",
+    "haslo",
+    "heslo",
+    "jelszó",
+    "parola",
+    "sifre",
+    "パスワード",
+    "暗証番号",
+    "密码",
+    "密碼",
+    "口令",
+    "비밀번호",
+    "암호",
+    "пар",
+    "ωδ",
+    "şifre",
+];
+/// [`PASSWORD_NEEDS`] and the words of [`SECRET_WORDS`].
+const LABEL_NEEDS: &[&str] = &[
+    "pass",
+    "pw",
+    "kennwort",
+    "contrase",
+    "clave",
+    "senha",
+    "wachtwoord",
+    "lösenord",
+    "losenord",
+    "adgangskode",
+    "salasana",
+    "hasło",
+    "haslo",
+    "heslo",
+    "jelszó",
+    "parola",
+    "sifre",
+    "パスワード",
+    "暗証番号",
+    "密码",
+    "密碼",
+    "口令",
+    "비밀번호",
+    "암호",
+    "пар",
+    "ωδ",
+    "şifre",
+    "secret",
+    "key",
+    "access",
+    "private",
+    "refresh",
+    "token",
+    "credential",
+];
 
 /// IBM i special values (`*NONE`, `*SAME`, `*USRPRF`) are not secrets and say a lot about a
 /// configuration; no real password can start with `*`.
@@ -165,16 +266,19 @@ static SECRETS: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         // PEM private keys (RSA, EC, OPENSSH, ENCRYPTED, PGP): the whole block.
         rule(
             r"(?s)(-----BEGIN [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----)()(.*?)(-----END [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----|\z)",
+            &[&["-----begin "], &["private key"]],
             |c| format!("{}\n{SECRET}\n{}", &c[1], &c[4]),
         ),
         // Whole header values, at a line start or inline (`curl -H "Authorization: Basic ..."`,
         // `{'Authorization': 'Bearer ...'}`): everything up to a quote or the line end.
         rule(
             r#"(?i)(\b(?:proxy-)?authorization["']?)([ \t]*[:=][ \t]*["']?)([^\r\n"']+)"#,
+            &[&["authorization"]],
             keep_label,
         ),
         rule(
             r"(?i)\b(bearer|basic|ntlm|negotiate|digest)([ \t]+)([A-Za-z0-9\-._~+/]{8,}=*)",
+            &[&["basic", "bearer", "digest", "negotiate", "ntlm"]],
             |c| {
                 // "basic authentication" is prose; a credential has a digit, `=`, `+` or `/`.
                 if c[3].contains(|ch: char| ch.is_ascii_digit() || "=+/".contains(ch))
@@ -190,11 +294,13 @@ static SECRETS: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         // RUNRMTCMD ... RMTPWD(xyz); the value may contain blanks.
         rule(
             r"(?i)\b(password|passwd|pwd|newpwd|curpwd|rmtpwd|pw)(\(\s*)('(?:[^'\n]|'')*'|[^)\n]*)",
+            &[&["pass", "pw"], &["("]],
             keep_label,
         ),
         // `label = token`: shell, mount options, URLs, connection strings, JSON, env vars.
         rule(
             &format!(r#"(?i)({label}["']?)([ \t]*=[ \t]*)("[^"\n]*"|'[^'\n]*'|[^\s,;&"'<>)]+)"#),
+            &[LABEL_NEEDS, &["="]],
             keep_label,
         ),
         // `label: rest of the line`: chat, YAML, JSON, 5250 displays (`Password . . . :  x`),
@@ -203,12 +309,14 @@ static SECRETS: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             &format!(
                 r#"(?im)({label}["']?)([ \t]*(?:\.[ \t]*)*[:：]\**_*[ \t]*["']?)([^\n"']*[^\s"'*_|]|"[^"\n]*"|'[^'\n]*')"#
             ),
+            &[LABEL_NEEDS],
             keep_label_trimmed,
         ),
         // 5250 fields without a colon (`Password  . . . .   X`) and F4 prompts
         // (`User password . . > X`): dot leaders, then the value.
         rule(
             &format!(r"(?im)({label})((?:[ \t]*\.){{2,}}[ \t]*>?[ \t]*|[ \t]*(?:\.[ \t]*)*>[ \t]+)([^\s:：>.][^\n]*)"),
+            &[LABEL_NEEDS],
             keep_label_trimmed,
         ),
         // `my password is Winter2024`: only a value with a digit, so prose stays.
@@ -216,56 +324,71 @@ static SECRETS: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             &format!(
                 r"(?i)((?:\b(?:{PASSWORD_WORDS})|(?:{CJK_PASSWORD_WORDS})))([ \t]+(?:is|was|ist|war|es|est|era|é|är|jest)[ \t]+)([^\s,;]*[0-9][^\s,;]*)"
             ),
+            &[PASSWORD_NEEDS],
             keep_label,
         ),
         // XML elements: <password>x</password>, <ApiKey>x</ApiKey>.
-        rule(&format!(r"(?i)(<{label}>)()([^<\n]+)"), keep_label),
+        rule(&format!(r"(?i)(<{label}>)()([^<\n]+)"), &[&["<"], &[">"]], keep_label),
         // `--password secret` (the `--password=secret` form is caught above).
-        rule(r"(?i)(--pass(?:word)?)(\s+)([^\s-]\S*)", keep_label),
+        rule(r"(?i)(--pass(?:word)?)(\s+)([^\s-]\S*)", &[&["--pass"]], keep_label),
         // .netrc: `machine host login joe password secret`.
-        rule(r"(?i)(\blogin\s+\S+\s+(?:password|passwd|pass))(\s+)(\S+)", keep_label),
+        rule(
+            r"(?i)(\blogin\s+\S+\s+(?:password|passwd|pass))(\s+)(\S+)",
+            &[&["login"]],
+            keep_label,
+        ),
         // FTP sessions: a `PASS secret` command line.
-        rule(r"(?im)^([ \t>]*pass)([ \t]+)(\S+)[ \t]*$", keep_label),
+        rule(r"(?im)^([ \t>]*pass)([ \t]+)(\S+)[ \t]*$", &[&["pass"]], keep_label),
         // SQL: CONNECT TO rdb USER joe USING 'secret'.
         rule(
             r"(?i)(\bconnect\s+to\b[^\n]*?\busing)(\s+)('(?:[^'\n]|'')*'|\S+)",
+            &[&["connect"], &["using"]],
             keep_label,
         ),
         // smbclient -U joe%secret, -U 'DOM\joe%secret', --user=joe%secret.
         rule(
             r#"((?:\s-U|--user(?:name)?)(?:[ \t]*=?[ \t]*)["']?[^\s%"']+%)()([^\s"']+)"#,
+            &[&["%"]],
             keep_label,
         ),
         // `net use [X:] \\srv\share [password] /user:DOM\joe`: the one word that is not a
         // drive, a path, a switch or `*` (prompt) is the password.
-        rule_without_values(r"(?im)(\bnet[ \t]+use\b)()([^\n]*\\\\[^\n]*)", |c| {
-            let rest: Vec<String> = c[3]
-                .split(' ')
-                .map(|w| {
-                    let t = w.trim_matches('"');
-                    let keep = t.is_empty()
-                        || t == "*"
-                        || t.starts_with("\\\\")
-                        || t.starts_with('/')
-                        || (t.len() == 2 && t.ends_with(':'));
-                    if keep { w.to_string() } else { SECRET.to_string() }
-                })
-                .collect();
-            format!("{}{}", &c[1], rest.join(" "))
-        }),
+        rule_without_values(
+            r"(?im)(\bnet[ \t]+use\b)()([^\n]*\\\\[^\n]*)",
+            &[&["net"], &["use"], &["\\\\"]],
+            |c| {
+                let rest: Vec<String> = c[3]
+                    .split(' ')
+                    .map(|w| {
+                        let t = w.trim_matches('"');
+                        let keep = t.is_empty()
+                            || t == "*"
+                            || t.starts_with("\\\\")
+                            || t.starts_with('/')
+                            || (t.len() == 2 && t.ends_with(':'));
+                        if keep { w.to_string() } else { SECRET.to_string() }
+                    })
+                    .collect();
+                format!("{}{}", &c[1], rest.join(" "))
+            },
+        ),
         // URL user info: smb://joe:secret@nas/share, https://u:p@host.
-        rule(r"(?i)(\b[a-z][a-z0-9+.-]*://[^\s:/@]+:)()([^\s@/]+)(@)", |c| {
-            format!("{}{SECRET}@", &c[1])
-        }),
+        rule(
+            r"(?i)(\b[a-z][a-z0-9+.-]*://[^\s:/@]+:)()([^\s@/]+)(@)",
+            &[&["://"], &["@"]],
+            |c| format!("{}{SECRET}@", &c[1]),
+        ),
         // `-p secret` only where `-p` is unambiguously a password: sshpass, or next to a user
         // flag (`mysql -u root -p secret`); elsewhere `-p` usually means a port or a path.
-        rule(r"(?m)^(.*\bsshpass\b.*?\s-p)(\s*)(\S+)", keep_label),
+        rule(r"(?m)^(.*\bsshpass\b.*?\s-p)(\s*)(\S+)", &[&["sshpass"]], keep_label),
         rule(
             r"(?m)^(.*\s(?:-u|-U|--user|--username)[\s=]\S+.*?\s-p)([ \t]+)([^\s-]\S*)",
+            &[&["-p"]],
             keep_label,
         ),
         rule(
             r"(?m)^(.*\s-p)([ \t]+)([^\s-]\S*)(.*\s(?:-u|-U|--user|--username)[\s=]\S+)",
+            &[&["-p"]],
             |c| {
                 if is_special_value(&c[3]) {
                     c[0].to_string()
@@ -277,28 +400,38 @@ static SECRETS: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         // AWS: an access key id, and a 40-character secret key next to it.
         rule(
             r"\b((?:AKIA|ASIA)[A-Z0-9]{16})([\s,:;|=]+)([A-Za-z0-9/+]{40})\b",
+            &[&["akia", "asia"]],
             |_| SECRET.into(),
         ),
-        rule(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA)[A-Z0-9]{16}\b", |_| {
-            SECRET.into()
-        }),
+        rule(
+            r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA)[A-Z0-9]{16}\b",
+            &[&["agpa", "aida", "aipa", "akia", "anpa", "anva", "aroa", "asia"]],
+            |_| SECRET.into(),
+        ),
         // Google API keys, GitHub tokens, Stripe-style live/test keys.
-        rule(r"\bAIza[0-9A-Za-z_-]{35}", |_| SECRET.into()),
-        rule(r"\b(?:ghp|gho|ghu|ghs|ghr|github_pat)_[A-Za-z0-9_]{20,}", |_| {
-            SECRET.into()
-        }),
-        rule(r"\b[sr]k_(?:live|test)_[0-9A-Za-z]{10,}", |_| SECRET.into()),
+        rule(r"\bAIza[0-9A-Za-z_-]{35}", &[&["aiza"]], |_| SECRET.into()),
+        rule(
+            r"\b(?:ghp|gho|ghu|ghs|ghr|github_pat)_[A-Za-z0-9_]{20,}",
+            &[&["gh", "github"], &["_"]],
+            |_| SECRET.into(),
+        ),
+        rule(r"\b[sr]k_(?:live|test)_[0-9A-Za-z]{10,}", &[&["k_"]], |_| SECRET.into()),
         // JSON Web Tokens.
-        rule(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*", |_| {
-            SECRET.into()
-        }),
+        rule(
+            r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*",
+            &[&["eyj"]],
+            |_| SECRET.into(),
+        ),
         // Discord bot tokens: base64 user id, timestamp, HMAC, joined by dots.
         rule(
             r"\b[A-Za-z0-9_-]{23,28}\.[A-Za-z0-9_-]{6,7}\.[A-Za-z0-9_-]{27,}",
+            &[&["."]],
             |_| SECRET.into(),
         ),
         // Slack bot, user, app-level and refresh tokens.
-        rule(r"\b(?:xox[abposre]|xapp)-[A-Za-z0-9-]{8,}", |_| SECRET.into()),
+        rule(r"\b(?:xox[abposre]|xapp)-[A-Za-z0-9-]{8,}", &[&["xapp", "xox"]], |_| {
+            SECRET.into()
+        }),
     ]
 });
 
@@ -306,14 +439,16 @@ static IPS: LazyLock<Vec<Rule>> = LazyLock::new(|| {
     vec![
         rule(
             r"\b(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\b",
+            &[&["."]],
             |_| IP.into(),
         ),
         // Full eight-group IPv6, and compressed forms (which always contain `::`). Clock times
         // like 12:30:45 have neither shape.
-        rule(r"(?i)\b(?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4}\b", |_| IP.into()),
+        rule(r"(?i)\b(?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4}\b", &[&[":"]], |_| IP.into()),
         // The leading context stands in for a look-behind, so `std::string` stays.
         rule(
             r"(?i)(^|[^\w:.])(?:[0-9a-f]{1,4}(?::[0-9a-f]{1,4}){0,6})?::[0-9a-f]{1,4}(?::[0-9a-f]{1,4}){0,6}\b",
+            &[&["::"]],
             |c| format!("{}{IP}", &c[1]),
         ),
     ]
@@ -327,21 +462,25 @@ static USERS: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         // Display and job-log forms: `User  . . . . :   JSMITH`, `Current user profile . : X`.
         rule(
             &format!(r"(?i)(\buser(?:\s+profile)?)(\s*(?:\.\s*)+:\s*)((?-i:{PROFILE}))\b"),
+            &[&["user"], &["."], &[":"]],
             keep_label_user,
         ),
         // CL keywords.
         rule(
             &format!(r"(?i)(\b(?:usrprf|user))(\(\s*)((?-i:{PROFILE}))"),
+            &[&["us"], &["("]],
             keep_label_user,
         ),
         // Message text: `for user JSMITH on network server`, `by user profile JSMITH`.
         rule(
             &format!(r"(?i)(\b(?:for|by|of)\s+user(?:\s+profile)?)(\s+)((?-i:{PROFILE}))\b"),
+            &[&["user"]],
             keep_label_user,
         ),
         // Qualified job names: 123456/JSMITH/QPADEV0001.
         rule(
             &format!(r"\b([0-9]{{6}}/)()({PROFILE})(/[A-Z$#@][A-Z0-9$#@_.]{{0,9}})"),
+            &[&["/"]],
             |c| format!("{}{USER}{}", &c[1], &c[4]),
         ),
     ]
@@ -367,6 +506,15 @@ mod tests {
 
     fn r(text: &str) -> String {
         redact(text, &NONE).into_owned()
+    }
+
+    #[test]
+    fn every_rule_names_literals_every_match_contains() {
+        for rule in SECRETS.iter().chain(IPS.iter()).chain(USERS.iter()) {
+            assert!(!rule.needs.is_empty(), "{}", rule.pattern);
+            crate::gated::check(&rule.pattern, rule.needs).unwrap();
+            rule.regex();
+        }
     }
 
     #[test]

@@ -91,7 +91,12 @@ pub struct ParsedLog {
 /// Parses normalised text (see [`crate::input::normalize`]). Never fails: what is not
 /// recognised is simply not in the result.
 pub fn parse(text: &str) -> ParsedLog {
-    scan::Scanner::new(text).run()
+    parse_folded(text, &crate::kb::anchor::fold(text))
+}
+
+/// [`parse`] with `text` already folded by [`crate::kb::anchor::fold`].
+pub fn parse_folded(text: &str, folded: &str) -> ParsedLog {
+    scan::Scanner::new(text, folded).run()
 }
 
 #[cfg(test)]

@@ -8,6 +8,8 @@
 use regex::Regex;
 use std::sync::LazyLock;
 
+use crate::gated::{Gated, Literals};
+
 /// Compiles a pattern written in this crate. Patterns are constants, so a failure is a bug
 /// caught by the first test that touches it, never a consequence of input.
 pub fn re(pattern: &str) -> Regex {
@@ -21,13 +23,15 @@ pub fn re(pattern: &str) -> Regex {
 pub const MSGID: &str = r"[A-Z][A-Z0-9]{2}[0-9A-F]{4}";
 
 /// `5770SS1 V7R4M0 190621   Display Job Log   SYSNAME  11/24/26 14:02:11 CET  Page 1`
-pub static PAGE_HEADER: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"(?i)Display\s+Job\s+Log.*(?:\b\d{4}SS1\b|\bPage\s+\d+\s*$)|\b\d{4}SS1\b.*Display\s+Job\s+Log")
-});
+pub static PAGE_HEADER: Gated = Gated::new(
+    r"(?i)Display\s+Job\s+Log.*(?:\b\d{4}SS1\b|\bPage\s+\d+\s*$)|\b\d{4}SS1\b.*Display\s+Job\s+Log",
+    &[&["display"]],
+    re,
+);
 
 pub static RELEASE: LazyLock<Regex> = LazyLock::new(|| re(r"\bV(\d{1,2})R(\d)M(\d)\b"));
 
-pub static COLUMN_HEADER: LazyLock<Regex> = LazyLock::new(|| re(r"^\s*MSGID\s+TYPE\s+SEV\b"));
+pub static COLUMN_HEADER: Gated = Gated::new(r"^\s*MSGID\s+TYPE\s+SEV\b", &[&["msgid"]], re);
 
 /// One message's first line in a printed job log:
 /// `CPDB053    Diagnostic   30   11/24/26  14:02:11.123456  QZLCSRV  QSYS  *STMT  QZLCSRV ...`.
@@ -54,11 +58,11 @@ pub static BARE_REST: LazyLock<Regex> = LazyLock::new(|| {
 
 /// `Message . . . . :   text`, `Cause . . . . . :`, `Recovery  . . . :`,
 /// `Technical description . . . . . . . . :`.
-pub static BLOCK_LABEL: LazyLock<Regex> = LazyLock::new(|| {
-    re(
-        r"^\s*(?P<label>Message|Cause|Recovery|Technical\s+description|Possible\s+choices\s+for\s+replying\s+to\s+message)\s*(?:\.\s*)+:(?P<value>.*)$",
-    )
-});
+pub static BLOCK_LABEL: Gated = Gated::new(
+    r"^\s*(?P<label>Message|Cause|Recovery|Technical\s+description|Possible\s+choices\s+for\s+replying\s+to\s+message)\s*(?:\.\s*)+:(?P<value>.*)$",
+    &[&["."], &[":"]],
+    re,
+);
 
 /// `Label . . . . :   value` pairs; several may share a line.
 pub static PAIR: LazyLock<Regex> =
@@ -72,21 +76,26 @@ pub static CHROME: LazyLock<Regex> = LazyLock::new(|| {
     )
 });
 
-pub static SCREEN_TITLE: LazyLock<Regex> = LazyLock::new(|| {
-    re(
-        r"^\s*(?P<title>Additional Message Information|Display Message Details|Display All Messages|Display Job Log|Display Messages)\s*(?:System\s*:\s*\S+)?\s*$",
-    )
-});
+pub static SCREEN_TITLE: Gated = Gated::new(
+    r"^\s*(?P<title>Additional Message Information|Display Message Details|Display All Messages|Display Job Log|Display Messages)\s*(?:System\s*:\s*\S+)?\s*$",
+    &[&["additional message information", "display "]],
+    re,
+);
 
 /// `>> WRKLNK '/QNTC/X'`: a request in the DSPJOBLOG list view, as the user typed it.
-pub static REQUEST_LIST: LazyLock<Regex> =
-    LazyLock::new(|| re(r"^\s*>>\s*(?P<cmd>(?:[A-Za-z][\w#$@]{0,9}/)?[A-Za-z][\w#$@]{1,9})\b(?P<args>.*?)\s*$"));
+pub static REQUEST_LIST: Gated = Gated::new(
+    r"^\s*>>\s*(?P<cmd>(?:[A-Za-z][\w#$@]{0,9}/)?[A-Za-z][\w#$@]{1,9})\b(?P<args>.*?)\s*$",
+    &[&[">>"]],
+    re,
+);
 
 /// `-CPYTOSTMF ...` (a request's text in a printed log) and `200 - CPYTOSTMF ...` (a command
 /// logged by a CL program).
-pub static REQUEST_LOGGED: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"^\s*(?:-|\d{1,6}\s+-\s+)(?P<cmd>(?:[A-Z][A-Z0-9_#$@]{0,9}/)?[A-Z][A-Z0-9_#$@]{1,9})\b(?P<args>.*?)\s*$")
-});
+pub static REQUEST_LOGGED: Gated = Gated::new(
+    r"^\s*(?:-|\d{1,6}\s+-\s+)(?P<cmd>(?:[A-Z][A-Z0-9_#$@]{0,9}/)?[A-Z][A-Z0-9_#$@]{1,9})\b(?P<args>.*?)\s*$",
+    &[&["-"]],
+    re,
+);
 
 /// A line that holds only program, library and instruction columns: the tail of a printed
 /// header cut at the terminal width.
@@ -101,6 +110,19 @@ pub static JOB_STARTED: LazyLock<Regex> =
 /// CPF1124 "Job ... started ... in subsystem QINTER ..."
 pub static STARTED_IN_SUBSYSTEM: LazyLock<Regex> =
     LazyLock::new(|| re(r"(?i)\bstarted\b.*?\bin\s+subsystem\s+([A-Z0-9#$@_]+)"));
+
+/// The line shapes above that need literals (see [`crate::gated`]); a text without them
+/// never compiles them.
+pub static GATED: [&Gated; 6] = [
+    &PAGE_HEADER,
+    &COLUMN_HEADER,
+    &SCREEN_TITLE,
+    &REQUEST_LIST,
+    &REQUEST_LOGGED,
+    &BLOCK_LABEL,
+];
+
+pub static LITERALS: LazyLock<Literals> = LazyLock::new(|| Literals::new(GATED));
 
 /// The four hex digits of an id contain a digit; "NASDEAD" is a word, not an id.
 pub fn plausible_id(id: &str) -> bool {
@@ -128,10 +150,16 @@ mod tests {
     #[test]
     fn labels_and_pairs() {
         let c = BLOCK_LABEL
+            .regex()
             .captures("                                      Recovery  . . . :   Ask")
             .unwrap();
         assert_eq!(&c["label"], "Recovery");
-        assert!(BLOCK_LABEL.captures("Message ID . . . . . . :   CPDB053").is_none());
+        assert!(
+            BLOCK_LABEL
+                .regex()
+                .captures("Message ID . . . . . . :   CPDB053")
+                .is_none()
+        );
         let pairs: Vec<(String, String)> = PAIR
             .captures_iter("  Job name . . . . . . . . . . :   QPADEV0001    User  . . . . . . :   JSMITH   Number . . . . . . . . . . . :   123456")
             .map(|c| (c["label"].to_string(), c["value"].to_string()))
@@ -144,24 +172,35 @@ mod tests {
     #[test]
     fn page_header_and_release() {
         let l = " 5770SS1 V7R4M0 190621                    Display Job Log                        SYSNAME   11/24/26 14:02:11 CET     Page    1";
-        assert!(PAGE_HEADER.is_match(l));
+        assert!(PAGE_HEADER.regex().is_match(l));
         assert_eq!(&RELEASE.captures(l).unwrap()[0], "V7R4M0");
-        assert!(!PAGE_HEADER.is_match("Display Job Log"));
+        assert!(!PAGE_HEADER.regex().is_match("Display Job Log"));
+    }
+
+    #[test]
+    fn gated_shapes_name_literals_every_match_contains() {
+        for g in GATED {
+            crate::gated::check(g.pattern(), g.needs()).unwrap();
+        }
     }
 
     #[test]
     fn requests() {
-        assert_eq!(&REQUEST_LIST.captures(">> wrklnk '/QNTC/X'").unwrap()["cmd"], "wrklnk");
+        assert_eq!(
+            &REQUEST_LIST.regex().captures(">> wrklnk '/QNTC/X'").unwrap()["cmd"],
+            "wrklnk"
+        );
         assert_eq!(
             &REQUEST_LOGGED
+                .regex()
                 .captures("-CPYTOSTMF FROMMBR('/QSYS.LIB/A.MBR')")
                 .unwrap()["cmd"],
             "CPYTOSTMF"
         );
         assert_eq!(
-            &REQUEST_LOGGED.captures("  200 - QSYS/CPY OBJ('/x')").unwrap()["cmd"],
+            &REQUEST_LOGGED.regex().captures("  200 - QSYS/CPY OBJ('/x')").unwrap()["cmd"],
             "QSYS/CPY"
         );
-        assert!(REQUEST_LOGGED.captures("- the share is gone").is_none());
+        assert!(REQUEST_LOGGED.regex().captures("- the share is gone").is_none());
     }
 }

@@ -150,6 +150,8 @@ pub struct Scanner<'a> {
     prose: Prose<'a>,
     /// The form each message in `out.messages` came from.
     forms: Vec<Form>,
+    /// The literals of the gated line shapes that occur somewhere in the text.
+    present: crate::gated::Present,
 }
 
 #[derive(Default)]
@@ -161,7 +163,9 @@ struct Prose<'a> {
 }
 
 impl<'a> Scanner<'a> {
-    pub fn new(text: &'a str) -> Self {
+    /// `folded` is `text` folded by [`crate::kb::anchor::fold`], for finding which line shapes
+    /// can occur at all.
+    pub fn new(text: &'a str, folded: &str) -> Self {
         let body = text.strip_suffix('\n').unwrap_or(text);
         Scanner {
             lines: body.split('\n').collect(),
@@ -177,6 +181,7 @@ impl<'a> Scanner<'a> {
             table_seen: false,
             prose: Prose::default(),
             forms: Vec::new(),
+            present: super::patterns::LITERALS.scan(folded),
         }
     }
 
@@ -217,7 +222,7 @@ impl<'a> Scanner<'a> {
     fn line(&mut self, raw: &'a str, no: usize) {
         crate::work::add(raw.len() + 1);
         let t = raw.trim();
-        if PAGE_HEADER.is_match(raw) {
+        if PAGE_HEADER.regex_for(&self.present).is_some_and(|r| r.is_match(raw)) {
             self.flush_prose();
             self.printed_seen = true;
             self.list_mode = false;
@@ -226,7 +231,7 @@ impl<'a> Scanner<'a> {
             }
             return;
         }
-        if COLUMN_HEADER.is_match(raw) {
+        if COLUMN_HEADER.regex_for(&self.present).is_some_and(|r| r.is_match(raw)) {
             self.flush_prose();
             self.printed_seen = true;
             self.list_mode = false;
@@ -235,7 +240,7 @@ impl<'a> Scanner<'a> {
         if CHROME.is_match(raw) {
             return;
         }
-        if let Some(c) = SCREEN_TITLE.captures(raw) {
+        if let Some(c) = SCREEN_TITLE.regex_for(&self.present).and_then(|r| r.captures(raw)) {
             self.flush_prose();
             if &c["title"] == "Additional Message Information" || &c["title"] == "Display Message Details" {
                 self.detail_seen = true;
@@ -246,14 +251,14 @@ impl<'a> Scanner<'a> {
             }
             return;
         }
-        if let Some(c) = REQUEST_LIST.captures(raw) {
+        if let Some(c) = REQUEST_LIST.regex_for(&self.present).and_then(|r| r.captures(raw)) {
             self.finish();
             self.flush_prose();
             self.list_mode = true;
             self.request(no, &c["cmd"], t.trim_start_matches('>').trim());
             return;
         }
-        if let Some(c) = REQUEST_LOGGED.captures(raw)
+        if let Some(c) = REQUEST_LOGGED.regex_for(&self.present).and_then(|r| r.captures(raw))
             && !MSGID_ONLY.is_match(&c["cmd"])
             && self
                 .cur
@@ -266,7 +271,7 @@ impl<'a> Scanner<'a> {
             self.request(no, &c["cmd"], cmd_text);
             return;
         }
-        if let Some(c) = BLOCK_LABEL.captures(raw) {
+        if let Some(c) = BLOCK_LABEL.regex_for(&self.present).and_then(|r| r.captures(raw)) {
             self.flush_prose();
             let block = match c["label"].split_whitespace().next().unwrap_or("") {
                 "Message" => Block::Message,

@@ -25,6 +25,12 @@ pub fn anchors(hir: &Hir) -> Option<Anchors> {
     (!clauses.is_empty()).then_some(clauses)
 }
 
+/// Every clause the pattern requires, before the length limits of [`anchors`]; for checking
+/// hand-written clauses (see [`crate::gated`]).
+pub fn required_clauses(hir: &Hir) -> Anchors {
+    required(hir).into_iter().filter(|c| !c.is_empty()).collect()
+}
+
 fn required(hir: &Hir) -> Anchors {
     match hir.kind() {
         HirKind::Literal(lit) => std::str::from_utf8(&lit.0)
