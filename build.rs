@@ -6,7 +6,10 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 fn main() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("kb");
+    // Read at run time: `env!` would freeze the directory the build script was first compiled
+    // in, so a copied build cache would embed another checkout's KB.
+    let manifest = std::path::PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let dir = manifest.join("kb");
     // A directory: Cargo re-runs this script when any file in it is added, removed or changed.
     println!("cargo:rerun-if-changed={}", dir.display());
     // The files of `kb/` and of its sub-directories one level down (`model/`, `lint/`), named
@@ -78,7 +81,7 @@ fn main() {
 
     // The code that turns KB files into a compiled KB: a snapshot made by other code is not
     // reused (see src/kb/snapshot.rs).
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/kb");
+    let src = manifest.join("src/kb");
     println!("cargo:rerun-if-changed={}", src.display());
     let mut sources: Vec<std::path::PathBuf> = std::fs::read_dir(&src)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", src.display()))

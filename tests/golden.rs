@@ -89,13 +89,16 @@ struct Floor {
 /// 829 training cases (look-alike-heavy, and public-source style) were added and the model
 /// refitted, its reply threshold chosen on cross-validated training figures only: C+D+E top-1
 /// 0.811, recall 0.614, false replies 0.035, wrong answers 0.114, ECE 0.058 - fewer wrong and
-/// unwanted answers, fewer answers. Below the targets (0.92 / 0.88 / 0.03 / 0.05):
-/// these floors only stop it getting worse.
+/// unwanted answers, fewer answers. Session 4: a learned lexicon (chosen on leave-one-author-out
+/// training figures) and 848 more training cases, and matches listed down to a 5 % share:
+/// C+D+E top-1 0.908 (0.851 at the old 20 % listing floor), top-3 0.947, recall 0.697, false
+/// replies 0.040, wrong answers 0.070, ECE 0.047. Still below the targets (0.92 / 0.88
+/// / 0.03 / 0.05): these floors only stop it getting worse.
 const BLIND_FLOOR: Floor = Floor {
-    top1: 0.78,
-    recall: 0.58,
+    top1: 0.87,
+    recall: 0.65,
     false_replies: 0.06,
-    ece: 0.09,
+    ece: 0.08,
 };
 
 #[test]
