@@ -89,7 +89,10 @@ impl Db {
             .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true)
             // Deleted case text is overwritten, not left in free pages (`cases purge`).
-            .pragma("secure_delete", "ON");
+            .pragma("secure_delete", "ON")
+            // Pages are read through a memory map, not copied by a read() per page: in WAL mode
+            // a pooled connection re-reads what another connection wrote since its last use.
+            .pragma("mmap_size", "268435456");
         // No idle timeout or lifetime: sqlx would start a maintenance task for them, which
         // needs a running Tokio runtime at creation, and a SQLite file has no server that
         // drops idle connections anyway.
