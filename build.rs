@@ -8,7 +8,8 @@ use std::path::Path;
 fn main() {
     // Read at run time: `env!` would freeze the directory the build script was first compiled
     // in, so a copied build cache would embed another checkout's KB.
-    let manifest = std::path::PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let manifest =
+        std::path::PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let dir = manifest.join("kb");
     // A directory: Cargo re-runs this script when any file in it is added, removed or changed.
     println!("cargo:rerun-if-changed={}", dir.display());
