@@ -186,43 +186,27 @@ const PASSWORD_NEEDS: &[&str] = &[
     "ωδ",
     "şifre",
 ];
-/// [`PASSWORD_NEEDS`] and the words of [`SECRET_WORDS`].
-const LABEL_NEEDS: &[&str] = &[
-    "pass",
-    "pw",
-    "kennwort",
-    "contrase",
-    "clave",
-    "senha",
-    "wachtwoord",
-    "lösenord",
-    "losenord",
-    "adgangskode",
-    "salasana",
-    "hasło",
-    "haslo",
-    "heslo",
-    "jelszó",
-    "parola",
-    "sifre",
-    "パスワード",
-    "暗証番号",
-    "密码",
-    "密碼",
-    "口令",
-    "비밀번호",
-    "암호",
-    "пар",
-    "ωδ",
-    "şifre",
-    "secret",
-    "key",
-    "access",
-    "private",
-    "refresh",
-    "token",
-    "credential",
-];
+/// The words of [`SECRET_WORDS`] that [`PASSWORD_NEEDS`] lacks.
+const SECRET_NEEDS: &[&str] = &["secret", "key", "access", "private", "refresh", "token", "credential"];
+/// [`PASSWORD_NEEDS`] and [`SECRET_NEEDS`]: one literal of every password or secret label.
+const LABEL_NEEDS: &[&str] =
+    &concat_needs::<{ PASSWORD_NEEDS.len() + SECRET_NEEDS.len() }>(PASSWORD_NEEDS, SECRET_NEEDS);
+
+/// Two literal lists as one, at compile time (a clause must be one `'static` slice).
+const fn concat_needs<const N: usize>(a: &[&'static str], b: &[&'static str]) -> [&'static str; N] {
+    let mut out = [""; N];
+    let mut i = 0;
+    while i < a.len() {
+        out[i] = a[i];
+        i += 1;
+    }
+    let mut j = 0;
+    while j < b.len() {
+        out[a.len() + j] = b[j];
+        j += 1;
+    }
+    out
+}
 
 /// IBM i special values (`*NONE`, `*SAME`, `*USRPRF`) are not secrets and say a lot about a
 /// configuration; no real password can start with `*`.
