@@ -182,7 +182,6 @@ impl Lexicon {
             .iter()
             .zip(&ll)
             .filter_map(|(col, l)| col.map(|e| (e, *l)))
-            .filter(|(e, _)| *e < self.entries)
             .collect();
         let Some(max) = live.iter().map(|(_, l)| *l).max_by(f64::total_cmp) else {
             return LexScores { posterior, relative };
@@ -300,9 +299,9 @@ mod tests {
         assert_eq!(tokens("qntc qntc qntc").iter().filter(|t| *t == "qntc").count(), 1);
     }
 
-    #[test]
-    fn learned_words_point_at_their_entry() {
-        let lex = Lexicon::fit(
+    /// Two entries, two texts each, and one text about neither.
+    fn sample() -> Lexicon {
+        Lexicon::fit(
             &ids(),
             [
                 ("the dialect is pinned to smb1 on the nas", vec![0]),
@@ -311,7 +310,12 @@ mod tests {
                 ("the password case after qpwdlvl", vec![1]),
                 ("nothing to learn here", vec![]),
             ],
-        );
+        )
+    }
+
+    #[test]
+    fn learned_words_point_at_their_entry() {
+        let lex = sample();
         let s = lex.score("our nas wants an old dialect");
         assert!(s.posterior[0] > s.posterior[1], "{s:?}");
         assert!((s.posterior.iter().sum::<f64>() - 1.0).abs() < 1e-9);
@@ -324,15 +328,7 @@ mod tests {
 
     #[test]
     fn file_round_trip_and_errors() {
-        let lex = Lexicon::fit(
-            &ids(),
-            [
-                ("dialect smb nas", vec![0]),
-                ("dialect nas old", vec![0]),
-                ("password case", vec![1]),
-                ("password case x", vec![1]),
-            ],
-        );
+        let lex = sample();
         let text = lex.to_text();
         let back = Lexicon::parse(&text, &["smb", "auth"]).expect("parses");
         assert_eq!(back.score("nas dialect"), lex.score("nas dialect"));
