@@ -87,6 +87,50 @@ async fn count(db: &Db, sql: &'static str) -> i64 {
     sqlx::query_scalar(sql).fetch_one(&db.pool).await.unwrap()
 }
 
+/// A batch (group commit) is one transaction written in order: a repeat folds into a case
+/// opened earlier in the same batch, and every match row of every case is stored.
+#[tokio::test]
+async fn a_batch_of_cases_is_written_in_order_with_folding_inside_the_batch() {
+    use qntcbot::cases::record::PreparedCase;
+    let f = fixture().await;
+    let s = CaseSettings::default();
+    let d = f.engine.diagnose(LOGON);
+    let d2 = f.engine.diagnose(AUTH);
+    let key = d.evidence.key();
+    let key2 = d2.evidence.key();
+    let batch = [
+        PreparedCase::new(&new_case(&d, LOGON, "u1", "help", false), &key, &s),
+        PreparedCase::new(&new_case(&d2, AUTH, "u2", "help", false), &key2, &s),
+        // u1 again with the same evidence: folds into the first case of this batch.
+        PreparedCase::new(&new_case(&d, LOGON, "u1", "help", true), &key, &s),
+    ];
+    let r = f.db().record_prepared(&batch).await.unwrap();
+    assert_eq!(r.len(), 3);
+    assert!(!r[0].folded && !r[1].folded);
+    assert!(r[2].folded);
+    assert_eq!(r[2].id, r[0].id);
+    assert_ne!(r[0].id, r[1].id);
+    let first = f.db().get_case(r[0].id).await.unwrap().unwrap();
+    assert_eq!(first.status, Status::Answered, "the repeat was answered");
+    assert_eq!(
+        first.events.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(),
+        ["opened", "repeat"]
+    );
+    for (rec, diag) in [(&r[0], &d), (&r[1], &d2)] {
+        let case = f.db().get_case(rec.id).await.unwrap().unwrap();
+        assert_eq!(case.matches.len(), diag.matches.len());
+        for (stored, m) in case.matches.iter().zip(&diag.matches) {
+            assert_eq!(stored.entry_id, m.id);
+            assert_eq!(stored.title, m.title);
+            assert_eq!(stored.topics, m.topics);
+            assert_eq!(stored.evidence, m.evidence);
+            assert!((stored.confidence - m.confidence).abs() < 1e-9);
+        }
+    }
+    assert_eq!(count(f.db(), "SELECT count(*) FROM cases").await, 2);
+    assert!(f.db().record_prepared(&[]).await.unwrap().is_empty());
+}
+
 #[tokio::test]
 async fn record_stores_case_matches_and_opening_event() {
     let f = fixture().await;

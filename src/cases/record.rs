@@ -52,6 +52,74 @@ fn reporter<'a>(case: &NewCase<'a>) -> &'a str {
     case.user_name.or(case.user_id).unwrap_or(case.platform)
 }
 
+/// A case ready to be written: the text redacted and cut, the matches serialised. All the
+/// CPU work of recording is done here, on the caller's task, so that a writer holding the
+/// database lock for a whole batch (see [`Db::record_prepared`]) only writes.
+#[derive(Debug, Clone)]
+pub struct PreparedCase {
+    platform: String,
+    workspace: Option<String>,
+    channel: Option<String>,
+    thread: Option<String>,
+    message_link: Option<String>,
+    user_id: Option<String>,
+    reporter: String,
+    user_name: Option<String>,
+    key: String,
+    text: String,
+    original_bytes: i64,
+    truncated: bool,
+    replied: bool,
+    window_ms: i64,
+    /// `[[entry_id, title, topics, confidence, evidence], ...]` in rank order; `topics` and
+    /// `evidence` are the JSON texts stored in `case_match`.
+    matches: String,
+}
+
+impl PreparedCase {
+    pub fn new(case: &NewCase<'_>, evidence_key: &str, settings: &CaseSettings) -> PreparedCase {
+        let text = prepare_text(case.text, settings);
+        let owned = |s: Option<&str>| s.map(str::to_string);
+        let matches: Vec<serde_json::Value> = case
+            .diagnosis
+            .matches
+            .iter()
+            .map(|m| {
+                let confidence = if m.confidence.is_finite() {
+                    m.confidence.clamp(0.0, 1.0)
+                } else {
+                    0.0
+                };
+                serde_json::json!([
+                    m.id,
+                    m.title,
+                    json_strings(&m.topics),
+                    confidence,
+                    evidence_json(&m.evidence, &settings.redact, &text.secrets),
+                ])
+            })
+            .collect();
+        PreparedCase {
+            platform: case.platform.to_string(),
+            workspace: owned(case.workspace),
+            channel: owned(case.channel),
+            thread: owned(case.thread),
+            message_link: owned(case.message_link),
+            user_id: owned(case.user_id),
+            reporter: reporter(case).to_string(),
+            user_name: owned(case.user_name),
+            key: evidence_key.to_string(),
+            original_bytes: i64::try_from(text.original_bytes).unwrap_or(i64::MAX),
+            truncated: text.truncated,
+            text: text.text,
+            replied: case.replied,
+            window_ms: i64::try_from(settings.fold_window.as_millis()).unwrap_or(i64::MAX),
+            // Serialising plain values cannot fail; an empty list rather than a lost case.
+            matches: serde_json::to_string(&matches).unwrap_or_else(|_| "[]".to_string()),
+        }
+    }
+}
+
 impl Db {
     /// Records a diagnosis. A repeat (same platform user, same non-empty evidence key, the
     /// earlier case still open or answered and seen within `fold_window`) is folded into the
@@ -71,133 +139,136 @@ impl Db {
         evidence_key: &str,
         settings: &CaseSettings,
     ) -> Result<Recorded, CaseError> {
-        let text = prepare_text(case.text, settings);
-        let window_ms = i64::try_from(settings.fold_window.as_millis()).unwrap_or(i64::MAX);
-        let recorded = retry_busy(|| self.record_once(&case, evidence_key, &text, &settings.redact, window_ms)).await?;
-        tracing::debug!(id = recorded.id, folded = recorded.folded, "case recorded");
+        let prepared = PreparedCase::new(&case, evidence_key, settings);
+        let mut recorded = self.record_prepared(std::slice::from_ref(&prepared)).await?;
+        recorded.pop().ok_or_else(|| CaseError::Db(sqlx::Error::RowNotFound))
+    }
+
+    /// Writes `cases` in one transaction, in order, so that a burst of chat messages takes the
+    /// write lock (and pays for a commit) once. A case folds into an earlier one of the same
+    /// batch exactly as it would into one written before.
+    #[tracing::instrument(skip_all, fields(n = cases.len()))]
+    pub async fn record_prepared(&self, cases: &[PreparedCase]) -> Result<Vec<Recorded>, CaseError> {
+        if cases.is_empty() {
+            return Ok(Vec::new());
+        }
+        let recorded = retry_busy(|| async {
+            // IMMEDIATE takes the write lock up front: a deferred transaction that reads
+            // first and then writes can fail with BUSY_SNAPSHOT without the busy handler
+            // ever waiting.
+            let mut tx = self.begin_write().await?;
+            let now = now_ms();
+            let mut out = Vec::with_capacity(cases.len());
+            for case in cases {
+                out.push(write_case(&mut tx, case, now).await?);
+            }
+            tx.commit().await?;
+            Ok(out)
+        })
+        .await?;
+        for r in &recorded {
+            tracing::debug!(id = r.id, folded = r.folded, "case recorded");
+        }
         Ok(recorded)
     }
+}
 
-    async fn record_once(
-        &self,
-        case: &NewCase<'_>,
-        key: &str,
-        text: &StoredText,
-        redact_settings: &RedactSettings,
-        window_ms: i64,
-    ) -> Result<Recorded, CaseError> {
-        // IMMEDIATE takes the write lock up front: a deferred transaction that reads first and
-        // then writes can fail with BUSY_SNAPSHOT without the busy handler ever waiting.
-        let mut tx = self.begin_write().await?;
-        let now = now_ms();
-
-        if let (Some(user), false) = (case.user_id, key.is_empty()) {
-            let earlier: Option<(i64, String)> = sqlx::query_as(
-                "SELECT id, status FROM cases
-                 WHERE user_id = ? AND platform = ? AND evidence_key = ?
-                   AND status IN ('open', 'answered') AND last_seen_at >= ?
-                 ORDER BY last_seen_at DESC LIMIT 1",
-            )
-            .bind(user)
-            .bind(case.platform)
-            .bind(key)
-            .bind(now.saturating_sub(window_ms))
-            .fetch_optional(&mut *tx)
-            .await?;
-            if let Some((id, status)) = earlier {
-                let mut status = status.parse().map_err(|e| CaseError::Corrupt {
-                    id,
-                    what: format!("{e}"),
-                })?;
-                if case.replied && status == Status::Open {
-                    status = Status::Answered;
-                }
-                sqlx::query(
-                    "UPDATE cases SET last_seen_at = ?, repeats = repeats + 1, replied = max(replied, ?), status = ?
-                     WHERE id = ?",
-                )
-                .bind(now)
-                .bind(case.replied)
-                .bind(status.as_str())
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-                insert_event(
-                    &mut tx,
-                    id,
-                    now,
-                    "repeat",
-                    status,
-                    reporter(case),
-                    None,
-                    case.message_link,
-                )
-                .await?;
-                tx.commit().await?;
-                return Ok(Recorded { id, folded: true });
+async fn write_case(conn: &mut sqlx::SqliteConnection, case: &PreparedCase, now: i64) -> Result<Recorded, CaseError> {
+    if let (Some(user), false) = (case.user_id.as_deref(), case.key.is_empty()) {
+        let earlier: Option<(i64, String)> = sqlx::query_as(
+            "SELECT id, status FROM cases
+             WHERE user_id = ? AND platform = ? AND evidence_key = ?
+               AND status IN ('open', 'answered') AND last_seen_at >= ?
+             ORDER BY last_seen_at DESC LIMIT 1",
+        )
+        .bind(user)
+        .bind(&case.platform)
+        .bind(&case.key)
+        .bind(now.saturating_sub(case.window_ms))
+        .fetch_optional(&mut *conn)
+        .await?;
+        if let Some((id, status)) = earlier {
+            let mut status = status.parse().map_err(|e| CaseError::Corrupt {
+                id,
+                what: format!("{e}"),
+            })?;
+            if case.replied && status == Status::Open {
+                status = Status::Answered;
             }
-        }
-
-        let status = if case.replied { Status::Answered } else { Status::Open };
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO cases (created_at, last_seen_at, platform, workspace, channel, thread, message_link,
-                                user_id, user_name, text, text_bytes, text_truncated, evidence_key, replied, status)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-             RETURNING id",
-        )
-        .bind(now)
-        .bind(now)
-        .bind(case.platform)
-        .bind(case.workspace)
-        .bind(case.channel)
-        .bind(case.thread)
-        .bind(case.message_link)
-        .bind(case.user_id)
-        .bind(case.user_name)
-        .bind(text.text.as_str())
-        .bind(i64::try_from(text.original_bytes).unwrap_or(i64::MAX))
-        .bind(text.truncated)
-        .bind(key)
-        .bind(case.replied)
-        .bind(status.as_str())
-        .fetch_one(&mut *tx)
-        .await?;
-
-        for (rank, m) in case.diagnosis.matches.iter().enumerate() {
-            let confidence = if m.confidence.is_finite() {
-                m.confidence.clamp(0.0, 1.0)
-            } else {
-                0.0
-            };
             sqlx::query(
-                "INSERT INTO case_match (case_id, rank, entry_id, title, topics, confidence, evidence)
-                 VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "UPDATE cases SET last_seen_at = ?, repeats = repeats + 1, replied = max(replied, ?), status = ?
+                 WHERE id = ?",
             )
+            .bind(now)
+            .bind(case.replied)
+            .bind(status.as_str())
             .bind(id)
-            .bind(i64::try_from(rank).unwrap_or(i64::MAX))
-            .bind(m.id.as_str())
-            .bind(m.title.as_str())
-            .bind(json_strings(&m.topics))
-            .bind(confidence)
-            .bind(evidence_json(&m.evidence, redact_settings, &text.secrets))
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?;
+            insert_event(
+                conn,
+                id,
+                now,
+                "repeat",
+                status,
+                &case.reporter,
+                None,
+                case.message_link.as_deref(),
+            )
+            .await?;
+            return Ok(Recorded { id, folded: true });
         }
-
-        insert_event(
-            &mut tx,
-            id,
-            now,
-            "opened",
-            status,
-            reporter(case),
-            None,
-            case.message_link,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(Recorded { id, folded: false })
     }
+
+    let status = if case.replied { Status::Answered } else { Status::Open };
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO cases (created_at, last_seen_at, platform, workspace, channel, thread, message_link,
+                            user_id, user_name, text, text_bytes, text_truncated, evidence_key, replied, status)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         RETURNING id",
+    )
+    .bind(now)
+    .bind(now)
+    .bind(&case.platform)
+    .bind(case.workspace.as_deref())
+    .bind(case.channel.as_deref())
+    .bind(case.thread.as_deref())
+    .bind(case.message_link.as_deref())
+    .bind(case.user_id.as_deref())
+    .bind(case.user_name.as_deref())
+    .bind(&case.text)
+    .bind(case.original_bytes)
+    .bind(case.truncated)
+    .bind(&case.key)
+    .bind(case.replied)
+    .bind(status.as_str())
+    .fetch_one(&mut *conn)
+    .await?;
+
+    // Every match in one statement: each statement is a round trip to the database thread,
+    // and under a burst those round trips, not SQLite, were the cost of recording.
+    sqlx::query(
+        "INSERT INTO case_match (case_id, rank, entry_id, title, topics, confidence, evidence)
+         SELECT ?, m.key, m.value ->> 0, m.value ->> 1, m.value ->> 2, m.value ->> 3, m.value ->> 4
+         FROM json_each(?) AS m",
+    )
+    .bind(id)
+    .bind(&case.matches)
+    .execute(&mut *conn)
+    .await?;
+
+    insert_event(
+        conn,
+        id,
+        now,
+        "opened",
+        status,
+        &case.reporter,
+        None,
+        case.message_link.as_deref(),
+    )
+    .await?;
+    Ok(Recorded { id, folded: false })
 }
 
 /// A JSON array of strings.

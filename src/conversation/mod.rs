@@ -30,8 +30,8 @@
 //!   else is [`ConvError::Internal`], logged by the adapter and shown as [`APOLOGY`].
 
 mod cooldown;
-mod deliveries;
 mod error;
+mod group;
 mod lanes;
 mod seen;
 mod token;
@@ -42,14 +42,15 @@ use std::time::{Duration, Instant};
 use chrono::{Duration as ChronoDuration, Utc};
 
 pub use self::cooldown::{Cooldowns, Slot};
-use self::deliveries::Deliveries;
 pub use self::error::{APOLOGY, ConvError, UserError};
+use self::group::Group;
 use self::lanes::Lanes;
 pub use self::lanes::Skipped;
 use self::seen::Seen;
 pub use self::seen::signature;
 pub use self::token::{ActionKind, ActionToken, TOKEN_MAX, valid_entry};
 use crate::cases::delivery::Delivered;
+use crate::cases::record::PreparedCase;
 pub use crate::cases::{Case, CaseStats, Recorded, Status};
 use crate::cases::{CaseFilter, NewCase};
 use crate::engine::KbLoadError;
@@ -285,7 +286,9 @@ pub struct Conversation {
     cooldowns: Cooldowns,
     seen: Seen,
     lanes: Lanes,
-    deliveries: Deliveries,
+    /// New cases and confirmed sends are each written in batches (group commit).
+    new_cases: Group<PreparedCase, Recorded>,
+    deliveries: Group<Delivered, ()>,
 }
 
 impl Conversation {
@@ -293,7 +296,8 @@ impl Conversation {
         Conversation {
             cooldowns: Cooldowns::new(settings.user_cooldown, settings.channel_cooldown),
             seen: Seen::default(),
-            deliveries: Deliveries::default(),
+            new_cases: Group::default(),
+            deliveries: Group::default(),
             lanes: Lanes::new(settings.heavy_parallel, settings.heavy_bytes, settings.diagnose_budget),
             engine,
             settings,
@@ -418,7 +422,17 @@ impl Conversation {
             diagnosis: d,
             replied,
         };
-        Ok(self.engine.db().record_case(case, self.engine.case_settings()).await?)
+        let prepared = PreparedCase::new(&case, &d.evidence.key(), self.engine.case_settings());
+        let db = self.engine.db();
+        self.new_cases
+            .submit(prepared, |batch| async move {
+                match db.record_prepared(&batch).await {
+                    Ok(recorded) => recorded.into_iter().map(Ok).collect(),
+                    Err(e) => batch.iter().map(|_| Err(e.to_string())).collect(),
+                }
+            })
+            .await
+            .map_err(|e| ConvError::Internal(anyhow::anyhow!("cannot record the case: {e}")))
     }
 
     /// Reports how the send of a [`Reply`] ended. Only a delivered answer marks the case
@@ -441,7 +455,23 @@ impl Conversation {
             channel,
             message,
         };
-        if let Err(e) = self.deliveries.record(self.engine.db(), d).await {
+        let db = self.engine.db();
+        let written = self
+            .deliveries
+            .submit(d, |batch| async move {
+                match db.mark_delivered_many(&batch).await {
+                    Ok(missing) => batch
+                        .iter()
+                        .map(|d| match missing.contains(&d.case) {
+                            true => Err(crate::cases::CaseError::NotFound(d.case).to_string()),
+                            false => Ok(()),
+                        })
+                        .collect(),
+                    Err(e) => batch.iter().map(|_| Err(e.to_string())).collect(),
+                }
+            })
+            .await;
+        if let Err(e) = written {
             tracing::warn!(case = ticket.case, error = %e, "cannot record that the answer was delivered");
         }
     }

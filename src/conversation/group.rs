@@ -1,0 +1,119 @@
+//! Group commit: a burst of writes of one kind (new cases, confirmed sends) becomes one
+//! transaction. Each caller queues its item and waits for the writer turn; whoever holds it
+//! writes everything queued so far. The SQLite write lock is taken, and a commit paid for, once
+//! per burst instead of once per message, and under load the batches grow by themselves.
+//!
+//! A batch succeeds or fails as a whole (one transaction); every caller in it gets the result.
+
+use std::future::Future;
+use std::sync::Mutex;
+
+use tokio::sync::oneshot;
+
+type Waiter<T, R> = (T, oneshot::Sender<Result<R, String>>);
+
+pub struct Group<T, R> {
+    queued: Mutex<Vec<Waiter<T, R>>>,
+    turn: tokio::sync::Mutex<()>,
+}
+
+impl<T, R> Default for Group<T, R> {
+    fn default() -> Self {
+        Group {
+            queued: Mutex::new(Vec::new()),
+            turn: tokio::sync::Mutex::new(()),
+        }
+    }
+}
+
+impl<T, R> Group<T, R> {
+    /// Queues `item` and returns its result once it is written, by this caller or another.
+    /// `write` gets the whole batch and returns one result per item, in order.
+    pub async fn submit<F, Fut>(&self, item: T, write: F) -> Result<R, String>
+    where
+        F: FnOnce(Vec<T>) -> Fut,
+        Fut: Future<Output = Vec<Result<R, String>>>,
+    {
+        let (tx, rx) = oneshot::channel();
+        self.lock().push((item, tx));
+        {
+            let _turn = self.turn.lock().await;
+            let batch = std::mem::take(&mut *self.lock());
+            if !batch.is_empty() {
+                let (items, waiters): (Vec<T>, Vec<_>) = batch.into_iter().unzip();
+                let mut results = write(items).await.into_iter();
+                for waiter in waiters {
+                    let r = results
+                        .next()
+                        .unwrap_or_else(|| Err("the batch writer returned too few results".to_string()));
+                    let _ = waiter.send(r);
+                }
+            }
+        }
+        rx.await
+            .unwrap_or_else(|_| Err("the batch writer went away".to_string()))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Waiter<T, R>>> {
+        match self.queued.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_burst_is_written_in_fewer_batches_and_everyone_gets_their_own_result() {
+        let group: Arc<Group<u32, u32>> = Arc::new(Group::default());
+        let batches = Arc::new(AtomicUsize::new(0));
+        let mut tasks = Vec::new();
+        for i in 0..40u32 {
+            let group = Arc::clone(&group);
+            let batches = Arc::clone(&batches);
+            tasks.push(tokio::spawn(async move {
+                group
+                    .submit(i, |items| async move {
+                        batches.fetch_add(1, Ordering::SeqCst);
+                        // A slow write lets the queue fill behind it.
+                        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                        items
+                            .into_iter()
+                            .map(|x| {
+                                if x == 13 {
+                                    Err("thirteen".to_string())
+                                } else {
+                                    Ok(x * 2)
+                                }
+                            })
+                            .collect()
+                    })
+                    .await
+            }));
+        }
+        for (i, t) in tasks.into_iter().enumerate() {
+            let r = t.await.expect("task");
+            let i = u32::try_from(i).expect("small");
+            if i == 13 {
+                assert_eq!(r, Err("thirteen".to_string()));
+            } else {
+                assert_eq!(r, Ok(i * 2));
+            }
+        }
+        let n = batches.load(Ordering::SeqCst);
+        assert!(n < 40, "40 writes in {n} batches");
+    }
+
+    #[tokio::test]
+    async fn too_few_results_is_an_error_not_a_hang() {
+        let group: Group<u32, u32> = Group::default();
+        let r = group.submit(1, |_| async { Vec::new() }).await;
+        assert!(r.is_err());
+    }
+}
