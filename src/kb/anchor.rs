@@ -42,31 +42,77 @@ fn required(hir: &Hir) -> Anchors {
         HirKind::Capture(cap) => required(&cap.sub),
         HirKind::Repetition(rep) if rep.min >= 1 => required(&rep.sub),
         HirKind::Concat(items) => concat(items),
-        HirKind::Alternation(branches) => {
-            // Each branch contributes its most selective clause; the alternation requires
-            // one of them.
-            let mut any = Vec::new();
-            for b in branches {
-                let Some(best) = most_selective(required(b)) else {
-                    return Vec::new();
-                };
-                any.extend(best);
-            }
-            any.sort();
-            any.dedup();
-            vec![any]
-        }
+        HirKind::Alternation(branches) => alternation(branches),
         _ => Vec::new(),
     }
 }
 
-fn most_selective(clauses: Anchors) -> Option<Vec<String>> {
-    clauses.into_iter().filter(|c| !c.is_empty()).max_by_key(|c| {
-        (
-            c.iter().map(|s| s.chars().count()).min().unwrap_or(0),
-            std::cmp::Reverse(c.len()),
-        )
-    })
+/// Clauses kept per branch when an alternation's clauses are combined.
+const PICKS_PER_BRANCH: usize = 3;
+/// Beyond this many combinations only each branch's most selective clause is used.
+const MAX_COMBINATIONS: usize = 64;
+
+/// An alternation requires, for every way of picking one clause from each branch, the union
+/// of the picks. `(A and B) | (C and B)` thus requires `B` and `A or C`: both clauses are
+/// kept, where taking only each branch's best clause would keep `B` alone and let every text
+/// with `B` through. A few picks per branch are combined, and a union that contains another
+/// is dropped as the weaker of the two.
+fn alternation(branches: &[Hir]) -> Anchors {
+    let mut picks: Vec<Anchors> = Vec::with_capacity(branches.len());
+    for b in branches {
+        let mut clauses: Anchors = required(b).into_iter().filter(|c| !c.is_empty()).collect();
+        if clauses.is_empty() {
+            // A branch that requires nothing: neither does the alternation.
+            return Vec::new();
+        }
+        // Most selective first; among equals the last one, as `max_by_key` would pick it (the
+        // gated patterns' hand-written clauses are proven against this choice).
+        clauses.sort_by_key(|c| selectivity(c));
+        clauses.reverse();
+        clauses.truncate(PICKS_PER_BRANCH);
+        picks.push(clauses);
+    }
+    let combinations = picks
+        .iter()
+        .try_fold(1usize, |n, p| n.checked_mul(p.len()))
+        .filter(|&n| n <= MAX_COMBINATIONS);
+    if combinations.is_none() {
+        picks.iter_mut().for_each(|p| p.truncate(1));
+    }
+    let mut unions: Anchors = vec![Vec::new()];
+    for clauses in &picks {
+        unions = unions
+            .iter()
+            .flat_map(|u| {
+                clauses.iter().map(move |c| {
+                    let mut next = u.clone();
+                    next.extend(c.iter().cloned());
+                    next
+                })
+            })
+            .collect();
+    }
+    for u in &mut unions {
+        u.sort();
+        u.dedup();
+    }
+    unions.sort();
+    unions.dedup();
+    let contains = |big: &[String], small: &[String]| small.iter().all(|s| big.binary_search(s).is_ok());
+    unions
+        .iter()
+        .filter(|u| !unions.iter().any(|o| o.len() < u.len() && contains(u, o)))
+        .cloned()
+        .collect()
+}
+
+/// How much a clause narrows the texts it admits: its shortest literal first, then fewer
+/// alternatives.
+fn selectivity(c: &[String]) -> (usize, std::cmp::Reverse<usize>) {
+    (
+        c.iter().map(|s| s.chars().count()).min().unwrap_or(0),
+        std::cmp::Reverse(c.len()),
+    )
 }
 
 /// In a sequence, adjacent literals and single characters form one string; every item's
@@ -193,6 +239,24 @@ mod tests {
     }
 
     #[test]
+    fn an_alternation_keeps_what_every_branch_requires() {
+        // Both branches need "/qntc" and one of the commands: both are kept. (The parser
+        // factors "chgown|chgaut" into "chg" + "own|aut"; every clause is still implied.)
+        let both = of(r"(?is)\b(chgown|chgaut)\b.{0,200}/qntc|/qntc.{0,200}\b(chgown|wrkaut)\b").unwrap();
+        assert!(both.contains(&vec!["/qntc".to_string()]), "{both:?}");
+        assert!(
+            both.iter()
+                .any(|c| c.contains(&"wrkaut".to_string()) && !c.contains(&"/qntc".to_string())),
+            "{both:?}"
+        );
+        // Nothing in common: one clause, each branch's best literal.
+        assert_eq!(
+            of(r"(?i)netserver\s+domain|domain\s+mismatch"),
+            v(&[&["domain"], &["mismatch", "netserver"]])
+        );
+    }
+
+    #[test]
     fn patterns_without_a_required_literal_have_none() {
         assert_eq!(of(r"\d{4}"), None);
         assert_eq!(of(r"(?i)(?:foo)?bar?"), None, "'ba' is too short to select anything");
@@ -211,6 +275,11 @@ mod tests {
             ),
             (r"(?i)kennw[oö]rt", "KENNWÖRT"),
             (r"(?i)\bask\b", "A\u{17F}\u{212A}"),
+            (
+                r"(?is)\b(chgown|chgaut)\b.{0,200}/qntc|/qntc.{0,200}\b(chgown|wrkaut)\b",
+                "on /QNTC/nas/x WRKAUT fails",
+            ),
+            (r"(?i)netserver\s+domain|domain\s+mismatch", "Domain  MISMATCH again"),
         ];
         for (p, text) in samples {
             let re = regex::Regex::new(p).unwrap();
