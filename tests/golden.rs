@@ -94,13 +94,19 @@ struct Floor {
 /// C+D+E top-1 0.908 (0.851 at the old 20 % listing floor), top-3 0.947, recall 0.697, false
 /// replies 0.040, wrong answers 0.070, ECE 0.047. Set F (160) arrived after that model was fixed:
 /// top-1 0.955, recall 0.750, false replies 0.083, ECE 0.070; all four sets: 0.921 / 0.712 /
-/// 0.051 / 0.051. Still below the targets (0.92 / 0.88
-/// / 0.03 / 0.05): these floors only stop it getting worse.
+/// 0.051 / 0.051. Session 5: 840 more training cases (forum-style reports; hard look-alikes)
+/// and a "nothing" column in the lexicon as a gate feature, the threshold again chosen on
+/// cross-validated training figures only (0.83, false replies at most the 3 %). Set G
+/// (220) arrived before that model was fitted: top-1 0.935, top-3 0.935, recall 0.796, false
+/// replies 0.009, wrong answers 0.023, ECE 0.040 (it was also scored once at the stricter
+/// 2.5 % bound, threshold 0.89: recall 0.741, no false or wrong replies). All five sets (809):
+/// top-1 0.929, top-3 0.950, recall 0.736, false replies 0.018, wrong answers 0.037, ECE 0.017.
+/// Recall is still below the 0.88: these floors only stop it getting worse.
 const BLIND_FLOOR: Floor = Floor {
-    top1: 0.87,
-    recall: 0.65,
-    false_replies: 0.06,
-    ece: 0.08,
+    top1: 0.90,
+    recall: 0.70,
+    false_replies: 0.03,
+    ece: 0.05,
 };
 
 #[test]

@@ -129,6 +129,9 @@ impl Candidate {
 /// Text-level facts the relevance gate reads, gathered on the way.
 #[derive(Debug, Clone, Default)]
 pub struct TextSignals {
+    /// How much the text is worded like the training texts about nothing (see
+    /// [`super::lexicon::LexScores::quiet`]).
+    pub lex_quiet: f64,
     pub best_ngram: f64,
     pub best_bm25: f64,
     pub best_hand: f64,
@@ -291,6 +294,7 @@ pub fn collect_with(
     (
         candidates,
         TextSignals {
+            lex_quiet: lex.quiet,
             best_ngram,
             best_bm25,
             best_hand,

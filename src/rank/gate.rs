@@ -26,6 +26,7 @@ pub const BASE: &[&str] = &[
     "top_ngram",
     "top_bm25",
     "length",
+    "lex_quiet",
 ];
 
 /// A named cue: any of its patterns in the text turns it on.
@@ -155,6 +156,7 @@ pub fn features(cues: &Cues, ev: &Evidence, text: &str, signals: &TextSignals, t
         signals.best_ngram,
         (1.0 + signals.best_bm25).ln() / 3.0,
         ((text.len() as f64).ln_1p() / 10.0).min(1.5),
+        signals.lex_quiet,
     ];
     for c in &cues.cues {
         x.push(f64::from(u8::from(c.matches(head, &lower))));

@@ -25,20 +25,29 @@ pub const MIN_DF: usize = 2;
 /// evidence it should not, and long texts would otherwise be certain of anything.
 const MIN_TEMPERATURE: f64 = 1.0;
 
+/// The column of the texts about no entry (the ones the bot must stay quiet on). It is not an
+/// entry: the ranking never sees it, only the relevance gate, as [`LexScores::quiet`].
+pub const QUIET: &str = "_quiet";
+
 /// What the lexicon says about a text: per entry, its tempered posterior and its per-token
-/// likelihood relative to the best entry.
+/// likelihood relative to the best entry; and how much more the text is worded like the
+/// texts about nothing than like any entry's.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LexScores {
     pub posterior: Vec<f64>,
     pub relative: Vec<f64>,
+    /// The tempered posterior of the quiet column next to every entry (0 without one).
+    pub quiet: f64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Lexicon {
     /// Entry ids in the order of the count columns (the KB's order when it was fitted).
     ids: Vec<String>,
-    /// Column -> KB entry index; `None` for an entry the KB no longer has.
+    /// Column -> KB entry index; `None` for an entry the KB no longer has (and the quiet column).
     columns: Vec<Option<usize>>,
+    /// The [`QUIET`] column, when the lexicon was fitted with texts about nothing.
+    quiet: Option<usize>,
     /// Token occurrences per column.
     totals: Vec<u64>,
     /// token -> (column, texts of that entry containing it)
@@ -98,15 +107,14 @@ fn is_cjk(c: char) -> bool {
 }
 
 impl Lexicon {
-    /// Fits the counts: `labelled` gives each text with the KB entries it is about (a text
-    /// about none of them teaches nothing here). `ids` are the KB's entry ids.
+    /// Fits the counts: `labelled` gives each text with the KB entries it is about; a text
+    /// about none of them counts for the [`QUIET`] column. `ids` are the KB's entry ids.
     pub fn fit<'a>(ids: &[String], labelled: impl IntoIterator<Item = (&'a str, Vec<usize>)>) -> Lexicon {
+        let quiet = ids.len();
         let mut df: HashMap<String, usize> = HashMap::default();
         let mut per_text: Vec<(Vec<String>, Vec<usize>)> = Vec::new();
         for (text, entries) in labelled {
-            if entries.is_empty() {
-                continue;
-            }
+            let entries = if entries.is_empty() { vec![quiet] } else { entries };
             let toks = tokens(text);
             for t in &toks {
                 *df.entry(t.clone()).or_default() += 1;
@@ -114,7 +122,7 @@ impl Lexicon {
             per_text.push((toks, entries));
         }
         let mut counts: HashMap<String, Vec<(u32, u32)>> = HashMap::default();
-        let mut totals = vec![0u64; ids.len()];
+        let mut totals = vec![0u64; ids.len() + 1];
         for (toks, entries) in &per_text {
             for t in toks.iter().filter(|t| df.get(*t).is_some_and(|n| *n >= MIN_DF)) {
                 let row = counts.entry(t.clone()).or_default();
@@ -130,10 +138,14 @@ impl Lexicon {
         for row in counts.values_mut() {
             row.sort_unstable();
         }
-        let columns = (0..ids.len()).map(Some).collect();
+        let mut columns: Vec<Option<usize>> = (0..ids.len()).map(Some).collect();
+        columns.push(None);
+        let mut all_ids = ids.to_vec();
+        all_ids.push(QUIET.to_string());
         let mut lex = Lexicon {
-            ids: ids.to_vec(),
+            ids: all_ids,
             columns,
+            quiet: Some(quiet),
             totals,
             counts,
             floor: Vec::new(),
@@ -161,12 +173,17 @@ impl Lexicon {
     pub fn score(&self, text: &str) -> LexScores {
         let mut posterior = vec![0.0; self.entries];
         let mut relative = vec![0.0; self.entries];
+        let nothing = |posterior, relative| LexScores {
+            posterior,
+            relative,
+            quiet: 0.0,
+        };
         if self.is_empty() {
-            return LexScores { posterior, relative };
+            return nothing(posterior, relative);
         }
         let known: Vec<&Vec<(u32, u32)>> = tokens(text).iter().filter_map(|t| self.counts.get(t)).collect();
         if known.is_empty() {
-            return LexScores { posterior, relative };
+            return nothing(posterior, relative);
         }
         let n = known.len() as f64;
         // Log-likelihood per column: every token at the floor, then the seen ones lifted.
@@ -184,15 +201,26 @@ impl Lexicon {
             .filter_map(|(col, l)| col.map(|e| (e, *l)))
             .collect();
         let Some(max) = live.iter().map(|(_, l)| *l).max_by(f64::total_cmp) else {
-            return LexScores { posterior, relative };
+            return nothing(posterior, relative);
         };
         let temperature = n.sqrt().max(MIN_TEMPERATURE);
         let z: f64 = live.iter().map(|(_, l)| ((l - max) / temperature).exp()).sum();
-        for (e, l) in live {
+        for &(e, l) in &live {
             posterior[e] = ((l - max) / temperature).exp() / z;
             relative[e] = ((l - max) / n).exp();
         }
-        LexScores { posterior, relative }
+        // The quiet column against the entries, on the same tempered scale.
+        let quiet = self.quiet.and_then(|q| ll.get(q)).map_or(0.0, |&lq| {
+            let top = max.max(lq);
+            let wq = ((lq - top) / temperature).exp();
+            let we: f64 = live.iter().map(|(_, l)| ((l - top) / temperature).exp()).sum();
+            wq / (wq + we)
+        });
+        LexScores {
+            posterior,
+            relative,
+            quiet,
+        }
     }
 
     /// The file form: a header naming the columns, then one token per line with its counts.
@@ -268,9 +296,11 @@ impl Lexicon {
             }
         }
         let columns = ids.iter().map(|id| kb_ids.iter().position(|k| k == id)).collect();
+        let quiet = ids.iter().position(|id| id == QUIET);
         let mut lex = Lexicon {
             ids,
             columns,
+            quiet,
             totals,
             counts,
             floor: Vec::new(),
@@ -299,7 +329,7 @@ mod tests {
         assert_eq!(tokens("qntc qntc qntc").iter().filter(|t| *t == "qntc").count(), 1);
     }
 
-    /// Two entries, two texts each, and one text about neither.
+    /// Two entries, two texts each, and three texts about neither.
     fn sample() -> Lexicon {
         Lexicon::fit(
             &ids(),
@@ -308,6 +338,8 @@ mod tests {
                 ("nas speaks only the old dialect", vec![0]),
                 ("password has lower case letters", vec![1]),
                 ("the password case after qpwdlvl", vec![1]),
+                ("thanks it works now", vec![]),
+                ("solved, thanks again", vec![]),
                 ("nothing to learn here", vec![]),
             ],
         )
@@ -324,6 +356,19 @@ mod tests {
         assert!(s.posterior[1] > s.posterior[0]);
         // Words it never saw say nothing.
         assert_eq!(lex.score("völlig unbekannt").posterior, vec![0.0, 0.0]);
+        assert_eq!(lex.score("völlig unbekannt").quiet, 0.0);
+    }
+
+    #[test]
+    fn texts_about_nothing_have_a_column_of_their_own() {
+        let lex = sample();
+        let thanks = lex.score("thanks, it works");
+        let dialect = lex.score("the nas dialect");
+        assert!(thanks.quiet > 0.5, "{thanks:?}");
+        assert!(dialect.quiet < 0.5, "{dialect:?}");
+        // The quiet column is no entry: the entries' posteriors still sum to one.
+        assert!((thanks.posterior.iter().sum::<f64>() - 1.0).abs() < 1e-9);
+        assert_eq!(thanks.posterior.len(), 2);
     }
 
     #[test]
@@ -332,6 +377,8 @@ mod tests {
         let text = lex.to_text();
         let back = Lexicon::parse(&text, &["smb", "auth"]).expect("parses");
         assert_eq!(back.score("nas dialect"), lex.score("nas dialect"));
+        assert_eq!(back.score("solved thanks"), lex.score("solved thanks"));
+        assert!(back.score("solved thanks").quiet > 0.5);
         // Against a KB whose entries moved, the columns follow the ids.
         let moved = Lexicon::parse(&text, &["auth", "new", "smb"]).expect("parses");
         let s = moved.score("nas dialect");
