@@ -86,7 +86,7 @@ pub fn fit_lexicon<'a>(kb: &Kb, cases: impl IntoIterator<Item = &'a Case>) -> Le
             .filter(|&i| c.accepts(&kb.entries[i].topics))
             .collect();
         // A problem no entry covers teaches nothing, and is not a text about nothing.
-        (entries.is_empty() == !c.is_positive()).then_some((c.text.as_str(), entries))
+        (entries.is_empty() != c.is_positive()).then_some((c.text.as_str(), entries))
     });
     Lexicon::fit(&ids, labelled)
 }
