@@ -462,9 +462,12 @@ impl Conversation {
                 match db.mark_delivered_many(&batch).await {
                     Ok(missing) => batch
                         .iter()
-                        .map(|d| match missing.contains(&d.case) {
-                            true => Err(crate::cases::CaseError::NotFound(d.case).to_string()),
-                            false => Ok(()),
+                        .map(|d| {
+                            if missing.contains(&d.case) {
+                                Err(crate::cases::CaseError::NotFound(d.case).to_string())
+                            } else {
+                                Ok(())
+                            }
                         })
                         .collect(),
                     Err(e) => batch.iter().map(|_| Err(e.to_string())).collect(),
