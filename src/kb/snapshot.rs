@@ -564,6 +564,8 @@ mod tests {
         assert_ne!(other.hash(), files.hash());
         let small_kb = compiled(&other, &cache);
         assert_eq!(small_kb.kb.len(), 1);
+        assert!(small_kb.kb.lexicon.is_empty(), "a KB without a lexicon file");
+        assert!(compiled(&other, &cache).from_snapshot, "is snapshotted too");
         // The other KB's snapshot under this KB's name: its hash gives it away.
         std::fs::copy(snapshot_path(&other, &cache), snapshot_path(&files, &cache)).unwrap();
         let c = compiled(&files, &cache);

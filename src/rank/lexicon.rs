@@ -168,7 +168,9 @@ impl Lexicon {
     /// `entries` entries without going out of range.
     pub fn is_sound(&self, entries: usize) -> bool {
         let columns = self.ids.len();
-        self.entries == entries
+        // A KB without a lexicon file has the empty one, which scores nothing.
+        let empty = *self == Lexicon::default();
+        (self.entries == entries || empty)
             && self.columns.len() == columns
             && self.columns.iter().all(|c| c.is_none_or(|e| e < entries))
             && self.totals.len() == columns
