@@ -273,7 +273,20 @@ impl Skimmer {
             st.any_content = !norm.trim().is_empty();
         }
         let line_end = |k: usize| starts.get(k + 1).map_or(norm.len(), |&s| s) - 1;
-        let line_at = |off: usize| starts.partition_point(|&s| s <= off) - 1;
+        // Hits come nearly in text order: look next to the line of the hit before, and
+        // search only when the hit is elsewhere.
+        let mut near = 0usize;
+        let mut line_at = |off: usize| {
+            let within = |k: usize| starts[k] <= off && starts.get(k + 1).is_none_or(|&next| off < next);
+            if !within(near) {
+                near = if near + 1 < starts.len() && within(near + 1) {
+                    near + 1
+                } else {
+                    starts.partition_point(|&s| s <= off) - 1
+                };
+            }
+            near
+        };
         // One pass for ids, one for markers; both map their hits to lines.
         seed.clear();
         seed.resize(n, false);
