@@ -54,7 +54,13 @@ static MATCHERS: LazyLock<Vec<Matcher>> = LazyLock::new(|| {
         .iter()
         .map(|(id, text)| {
             let (pattern, literal_len) = pattern_for(text);
-            let head = text.split('&').next().unwrap_or_default();
+            // What every match holds: the words before the first variable, or for a text
+            // without one, the text without its final full stop (which `pattern_for` makes
+            // optional).
+            let head = match text.find('&') {
+                Some(i) => &text[..i],
+                None => text.trim_end_matches('.'),
+            };
             Matcher {
                 id,
                 pattern,
@@ -234,6 +240,8 @@ mod tests {
             assert_eq!(recognise(&bent), Some(*id), "{bent:?}");
             assert!(!m.could_match(&fold("the share is gone after the upgrade")));
         }
+        // A text without variables may lose its final full stop (found by the proptest below).
+        assert_eq!(recognise("PathnametoolongObject"), Some("CPFA0A7"));
     }
 
     proptest::proptest! {
