@@ -90,6 +90,12 @@ fn main() {
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|x| x == "rs"))
         .collect();
+    // The indexes the snapshot keeps are built here too.
+    for f in ["src/rank/sim.rs", "src/rank/lexicon.rs"] {
+        let p = manifest.join(f);
+        println!("cargo:rerun-if-changed={}", p.display());
+        sources.push(p);
+    }
     sources.sort();
     let mut h = Fnv::new();
     h.bytes(env!("CARGO_PKG_VERSION").as_bytes());
@@ -104,7 +110,7 @@ fn main() {
     }
     let out = Path::new(&out_dir).join("kb_code_hash.rs");
     let code = format!(
-        "/// Hash of src/kb/*.rs at build time.\npub const HASH: &str = {:?};\n",
+        "/// Hash of src/kb/*.rs, src/rank/sim.rs and src/rank/lexicon.rs at build time.\npub const HASH: &str = {:?};\n",
         h.hex()
     );
     std::fs::write(&out, code).unwrap_or_else(|e| panic!("cannot write {}: {e}", out.display()));

@@ -97,12 +97,11 @@ fn invalid(files: &kb::KbFiles, errors: Vec<String>) -> KbLoadError {
 /// there is one), its warnings and its hash.
 fn load_kb(source: &KbSource, cache: Option<&Path>) -> Result<(Kb, Vec<String>, String), KbLoadError> {
     let files = kb_files(source)?;
-    let loaded = kb::snapshot::load(&files, cache).map_err(|errors| invalid(&files, errors))?;
-    let (model, cues) = crate::rank::model_from_files(&files).map_err(|e| invalid(&files, vec![e]))?;
-    let kb = Kb::build(loaded.entries)?.with_model(model, cues);
-    let ids: Vec<&str> = kb.entries.iter().map(|e| e.id.as_str()).collect();
-    let lexicon = crate::rank::lexicon_from_files(&files, &ids).map_err(|e| invalid(&files, vec![e]))?;
-    Ok((kb.with_lexicon(lexicon), loaded.warnings, files.hash().to_string()))
+    let compiled = kb::snapshot::compile(&files, cache).map_err(|f| match f {
+        kb::snapshot::Failure::Invalid(errors) => invalid(&files, errors),
+        kb::snapshot::Failure::Compile(e) => KbLoadError::Compile(e),
+    })?;
+    Ok((compiled.kb, compiled.warnings, files.hash().to_string()))
 }
 
 /// Reads, validates and compiles the KB in `dir` (entries, and the fitted model in

@@ -145,6 +145,15 @@ fn the_snapshot_follows_every_edit_of_the_kb() {
     }
     let repaired = run(home.path(), home.path(), &args, MESSAGE);
     assert_eq!(stdout(&repaired), stdout(&first));
+
+    // So is a truncated one (a process killed while copying the cache, a full disk).
+    for s in snapshots(home.path()) {
+        let path = home.path().join("cache").join(s);
+        let whole = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &whole[..whole.len() * 2 / 3]).unwrap();
+    }
+    let repaired = run(home.path(), home.path(), &args, MESSAGE);
+    assert_eq!(stdout(&repaired), stdout(&first));
 }
 
 #[test]

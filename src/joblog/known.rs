@@ -6,7 +6,7 @@
 //! against a live system). `&n` is a substitution variable.
 
 use regex::Regex;
-use std::sync::LazyLock;
+use std::sync::{LazyLock, OnceLock};
 
 const KNOWN: &[(&str, &str)] = &[
     (
@@ -28,8 +28,25 @@ const PROSE_MIN_LITERAL: usize = 20;
 
 struct Matcher {
     id: &'static str,
-    re: Regex,
+    pattern: String,
+    /// Compiled the first time a text could match (most chat messages hold none of these
+    /// texts, and the eight patterns, Unicode-aware, cost a few milliseconds to compile).
+    re: OnceLock<Regex>,
     literal_len: usize,
+    /// The text's characters before its first variable, [`fold`]ed: every match holds them
+    /// in order, with at most whitespace between them.
+    needle: String,
+}
+
+impl Matcher {
+    fn re(&self) -> &Regex {
+        self.re.get_or_init(|| super::patterns::re(&self.pattern))
+    }
+
+    /// False only when `folded` (a text passed through [`fold`]) cannot hold a match.
+    fn could_match(&self, folded: &str) -> bool {
+        folded.contains(&self.needle)
+    }
 }
 
 static MATCHERS: LazyLock<Vec<Matcher>> = LazyLock::new(|| {
@@ -37,14 +54,39 @@ static MATCHERS: LazyLock<Vec<Matcher>> = LazyLock::new(|| {
         .iter()
         .map(|(id, text)| {
             let (pattern, literal_len) = pattern_for(text);
+            // What every match holds: the words before the first variable, or for a text
+            // without one, the text without its final full stop (which `pattern_for` makes
+            // optional).
+            let head = match text.find('&') {
+                Some(i) => &text[..i],
+                None => text.trim_end_matches('.'),
+            };
             Matcher {
                 id,
-                re: super::patterns::re(&pattern),
+                pattern,
+                re: OnceLock::new(),
                 literal_len,
+                needle: fold(head),
             }
         })
         .collect()
 });
+
+/// `text` as the patterns' `(?i)` and `\s` see it, reduced to what every match must hold:
+/// whitespace (`\s` is Unicode's White_Space, as `char::is_whitespace`) dropped, and upper
+/// case folded to lower for every character that folds to an ASCII letter (the ASCII capitals,
+/// U+017F long s and U+212A Kelvin sign, by Unicode's simple case folding). The known texts
+/// are ASCII, so nothing else can match their letters.
+fn fold(text: &str) -> String {
+    text.chars()
+        .filter(|c| !c.is_whitespace())
+        .map(|c| match c {
+            '\u{17F}' => 's',
+            '\u{212A}' => 'k',
+            c => c.to_ascii_lowercase(),
+        })
+        .collect()
+}
 
 /// Builds a pattern that tolerates any whitespace between words, a hard wrap inside a word,
 /// any case, and a text cut off after its last substitution variable.
@@ -96,9 +138,11 @@ pub struct Recognised {
 /// The earliest known message text in one message's text.
 pub fn recognise(text: &str) -> Option<&'static str> {
     crate::work::add(text.len() * MATCHERS.len());
+    let folded = fold(text);
     MATCHERS
         .iter()
-        .filter_map(|m| m.re.find(text).map(|f| (f.start(), m.id)))
+        .filter(|m| m.could_match(&folded))
+        .filter_map(|m| m.re().find(text).map(|f| (f.start(), m.id)))
         .min_by_key(|(s, _)| *s)
         .map(|(_, id)| id)
 }
@@ -107,8 +151,12 @@ pub fn recognise(text: &str) -> Option<&'static str> {
 pub fn find_in_prose(text: &str) -> Vec<Recognised> {
     crate::work::add(text.len() * MATCHERS.len());
     let mut found: Vec<Recognised> = Vec::new();
-    for m in MATCHERS.iter().filter(|m| m.literal_len >= PROSE_MIN_LITERAL) {
-        for f in m.re.find_iter(text) {
+    let folded = fold(text);
+    for m in MATCHERS
+        .iter()
+        .filter(|m| m.literal_len >= PROSE_MIN_LITERAL && m.could_match(&folded))
+    {
+        for f in m.re().find_iter(text) {
             found.push(Recognised {
                 id: m.id,
                 start: f.start(),
@@ -166,5 +214,46 @@ mod tests {
         let found = find_in_prose("the path name too long? then Object not copied.  Object is /QNTC/a/b.");
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].id, "CPFA097");
+    }
+
+    #[test]
+    fn the_literal_gate_never_hides_a_match() {
+        // Every way the patterns bend a text (case, Unicode folds, whitespace, wraps inside a
+        // word, a cut after the last variable) still passes the gate; unrelated text does not.
+        for (id, text) in KNOWN {
+            let bent: String = text
+                .chars()
+                .enumerate()
+                .map(|(i, c)| match c {
+                    's' if i % 2 == 0 => "\u{17F}".to_string(),
+                    'k' | 'K' => "\u{212A}".to_string(),
+                    ' ' => "\u{a0}\n ".to_string(),
+                    c if i % 3 == 0 => c.to_ascii_uppercase().to_string(),
+                    c if i % 7 == 0 => format!("{c}\u{2009}"),
+                    c => c.to_string(),
+                })
+                .collect();
+            let m = MATCHERS.iter().find(|m| m.id == *id).unwrap();
+            let folded = fold(&bent);
+            assert!(m.could_match(&folded), "{id}: {bent:?}");
+            assert!(m.re().is_match(&bent), "{id}: the regex matches it too: {bent:?}");
+            assert_eq!(recognise(&bent), Some(*id), "{bent:?}");
+            assert!(!m.could_match(&fold("the share is gone after the upgrade")));
+        }
+        // A text without variables may lose its final full stop (found by the proptest below).
+        assert_eq!(recognise("PathnametoolongObject"), Some("CPFA0A7"));
+    }
+
+    proptest::proptest! {
+        /// On any text, gated and ungated give the same answer.
+        #[test]
+        fn the_gate_changes_no_answer(text in "(?s)(Object|not|found|OBJECT|ſ|K|\\.|\\s|is|/x|Error|exchanging|security|information|for|user|on|network|server|Path|name|too|long|[a-z ]){0,40}") {
+            let ungated = MATCHERS
+                .iter()
+                .filter_map(|m| m.re().find(&text).map(|f| (f.start(), m.id)))
+                .min_by_key(|(s, _)| *s)
+                .map(|(_, id)| id);
+            proptest::prop_assert_eq!(recognise(&text), ungated);
+        }
     }
 }

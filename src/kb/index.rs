@@ -7,9 +7,10 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 
 use super::Entry;
+use super::flat::{Keys, Lists};
 
 /// Terms shorter than this are not indexed for words or typos: too many false friends.
 const MIN_TERM: usize = 4;
@@ -31,11 +32,8 @@ pub struct Kb {
     anchored: Vec<(usize, usize, usize)>,
     /// Patterns without a required literal: tried on every text.
     unanchored: Vec<(usize, usize)>,
-    /// Term -> entries whose title, tags, phrases or ids contain it, and its inverse document
-    /// frequency.
-    terms: HashMap<String, (Vec<usize>, f64)>,
-    /// Typo index: every term with one or two characters deleted -> the terms it came from.
-    deletions: HashMap<String, Vec<String>>,
+    /// Terms and their typo index.
+    words: Words,
     /// Word and character-trigram similarity to each entry (see `crate::rank::sim`).
     pub sim: crate::rank::sim::SimIndex,
     /// The fitted ranking model and relevance gate (`kb/model/`); the fallback until
@@ -50,12 +48,108 @@ pub struct Kb {
     skimmer: std::sync::OnceLock<crate::skim::Skimmer>,
 }
 
+/// The terms of the KB's entries for word and typo-tolerant lookups, laid out flat (see
+/// [`super::flat`]) so that the KB snapshot keeps it as built.
+#[derive(Debug, Default, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Words {
+    /// Every term of a title, tag, phrase or id (see [`terms_of`]).
+    terms: Keys,
+    /// Term -> entries whose title, tags, phrases or ids contain it.
+    owners: Lists<usize>,
+    /// Term -> its inverse document frequency.
+    idf: Vec<f64>,
+    /// Typo index: every term with one or two characters deleted ...
+    deletions: Keys,
+    /// ... -> the terms it came from (positions in `terms`).
+    origins: Lists<u32>,
+}
+
+impl Words {
+    fn build(entries: &[Arc<Entry>]) -> Words {
+        let n = entries.len().max(1) as f64;
+        let mut postings: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, e) in entries.iter().enumerate() {
+            let mut doc = HashSet::new();
+            for text in std::iter::once(&e.title)
+                .chain(&e.tags)
+                .chain(&e.phrases)
+                .chain(&e.message_ids)
+                .chain(&e.nt_status)
+            {
+                doc.extend(terms_of(text));
+            }
+            for t in doc {
+                postings.entry(t).or_default().push(i);
+            }
+        }
+        let (terms, owners) = Keys::build(postings);
+        let idf = owners
+            .iter()
+            .map(|o| {
+                let df = o.len() as f64;
+                ((n - df + 0.5) / (df + 0.5) + 1.0).ln()
+            })
+            .collect();
+        let mut deletions: HashMap<String, Vec<u32>> = HashMap::new();
+        for (k, t) in terms.iter().enumerate() {
+            for d in deletion_variants(t) {
+                deletions
+                    .entry(d)
+                    .or_default()
+                    .push(u32::try_from(k).unwrap_or(u32::MAX));
+            }
+        }
+        let (deletions, origins) = Keys::build(deletions);
+        Words {
+            terms,
+            owners: Lists::from_vecs(owners),
+            idf,
+            deletions,
+            origins: Lists::from_vecs(origins),
+        }
+    }
+
+    /// Whether an index read back from a snapshot is whole for a KB of `entries` entries.
+    pub fn is_sound(&self, entries: usize) -> bool {
+        let terms = self.terms.len();
+        self.terms.is_sound()
+            && self.owners.is_sound(terms, |&i| i < entries)
+            && self.idf.len() == terms
+            && self.deletions.is_sound()
+            && self.origins.is_sound(self.deletions.len(), |&k| (k as usize) < terms)
+    }
+}
+
+/// What of a compiled KB its snapshot keeps (see [`super::snapshot`]).
+#[derive(Debug, Default, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Built {
+    pub words: Words,
+    pub sim: crate::rank::sim::SimIndex,
+}
+
+impl Built {
+    pub fn is_sound(&self, entries: usize) -> bool {
+        self.words.is_sound(entries) && self.sim.is_sound(entries)
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("cannot compile the knowledge base: {0}")]
 pub struct CompileError(String);
 
 impl Kb {
     pub fn build(entries: Vec<Entry>) -> Result<Kb, CompileError> {
+        Kb::build_with(entries, None)
+    }
+
+    /// The term index, for the snapshot (see [`Built`]).
+    pub fn words(&self) -> &Words {
+        &self.words
+    }
+
+    /// [`Kb::build`] with the term and similarity indexes of these entries from a snapshot
+    /// (`None`: build them). `built` must be sound for the entries (see [`Built::is_sound`]).
+    pub fn build_with(entries: Vec<Entry>, built: Option<Built>) -> Result<Kb, CompileError> {
         let entries: Vec<Arc<Entry>> = entries.into_iter().map(Arc::new).collect();
         let mut by_id = HashMap::new();
         let mut by_message: HashMap<String, Vec<usize>> = HashMap::new();
@@ -69,7 +163,6 @@ impl Kb {
         let mut anchor_owners: Vec<Vec<(usize, usize)>> = Vec::new();
         let mut anchored = Vec::new();
         let mut unanchored = Vec::new();
-        let mut docs: Vec<HashSet<String>> = Vec::with_capacity(entries.len());
         for (i, e) in entries.iter().enumerate() {
             by_id.insert(e.id.clone(), i);
             for m in &e.message_ids {
@@ -108,16 +201,6 @@ impl Kb {
                     None => unanchored.push((i, j)),
                 }
             }
-            let mut doc = HashSet::new();
-            for text in std::iter::once(&e.title)
-                .chain(&e.tags)
-                .chain(&e.phrases)
-                .chain(&e.message_ids)
-                .chain(&e.nt_status)
-            {
-                doc.extend(terms_of(text));
-            }
-            docs.push(doc);
         }
         let phrases = if phrase_list.is_empty() {
             None
@@ -126,6 +209,8 @@ impl Kb {
                 AhoCorasickBuilder::new()
                     .ascii_case_insensitive(true)
                     .match_kind(MatchKind::Standard)
+                    .kind(Some(AhoCorasickKind::ContiguousNFA))
+                    .dense_depth(0)
                     .build(&phrase_list)
                     .map_err(|e| CompileError(e.to_string()))?,
             )
@@ -133,29 +218,19 @@ impl Kb {
         let anchors = if anchor_list.is_empty() {
             None
         } else {
-            Some(AhoCorasick::new(&anchor_list).map_err(|e| CompileError(e.to_string()))?)
+            Some(
+                AhoCorasickBuilder::new()
+                    .kind(Some(AhoCorasickKind::ContiguousNFA))
+                    .dense_depth(0)
+                    .build(&anchor_list)
+                    .map_err(|e| CompileError(e.to_string()))?,
+            )
         };
         let literals: Vec<String> = phrase_list.iter().chain(&anchor_list).cloned().collect();
-        let n = entries.len().max(1) as f64;
-        let mut postings: HashMap<String, Vec<usize>> = HashMap::new();
-        for (i, doc) in docs.into_iter().enumerate() {
-            for t in doc {
-                postings.entry(t).or_default().push(i);
-            }
-        }
-        let mut deletions: HashMap<String, Vec<String>> = HashMap::new();
-        let terms = postings
-            .into_iter()
-            .map(|(t, owners)| {
-                for d in deletion_variants(&t) {
-                    deletions.entry(d).or_default().push(t.clone());
-                }
-                let df = owners.len() as f64;
-                let idf = ((n - df + 0.5) / (df + 0.5) + 1.0).ln();
-                (t, (owners, idf))
-            })
-            .collect();
-        let sim = crate::rank::sim::SimIndex::build(&entries);
+        let Built { words, sim } = built.unwrap_or_else(|| Built {
+            words: Words::build(&entries),
+            sim: crate::rank::sim::SimIndex::build(&entries),
+        });
         let cues = crate::rank::Cues::default();
         Ok(Kb {
             model: crate::rank::Model::fallback(&cues),
@@ -173,8 +248,7 @@ impl Kb {
             anchor_owners,
             anchored,
             unanchored,
-            terms,
-            deletions,
+            words,
             literals,
             skimmer: std::sync::OnceLock::new(),
         })
@@ -290,8 +364,9 @@ impl Kb {
     /// The indexed term for `token`: itself when indexed, else the closest indexed term within
     /// one edit (two for long words), e.g. "qpwdlevel" -> "qpwdlvl", "cpdb53" -> "cpdb053".
     pub fn term_for(&self, token: &str) -> Option<(&str, bool)> {
-        if let Some((key, _)) = self.terms.get_key_value(token) {
-            return Some((key.as_str(), false));
+        let w = &self.words;
+        if let Some(k) = w.terms.get(token) {
+            return Some((w.terms.key(k), false));
         }
         let len = token.chars().count();
         if len < 5 {
@@ -299,30 +374,34 @@ impl Kb {
         }
         let limit = if len >= 8 { 2 } else { 1 };
         let mut best: Option<(&str, usize)> = None;
-        let mut consider = |candidate: &str| {
-            if let Some((key, _)) = self.terms.get_key_value(candidate) {
-                let d = strsim::damerau_levenshtein(token, key);
-                // Equal distances are settled by the term itself, not by hash-map order, so the
-                // same text reads the same way in every process (and training is repeatable).
-                if d <= limit && best.is_none_or(|(bt, bd)| d < bd || (d == bd && key.as_str() < bt)) {
-                    best = Some((key.as_str(), d));
-                }
+        let mut consider = |k: usize| {
+            let key = w.terms.key(k);
+            let d = strsim::damerau_levenshtein(token, key);
+            // Equal distances are settled by the term itself, not by table order, so the
+            // same text reads the same way in every process (and training is repeatable).
+            if d <= limit && best.is_none_or(|(bt, bd)| d < bd || (d == bd && key < bt)) {
+                best = Some((key, d));
             }
         };
-        if let Some(origins) = self.deletions.get(token) {
-            origins.iter().for_each(|o| consider(o));
+        let origins = |d: &str| w.deletions.get(d).map_or(&[][..], |k| w.origins.get(k));
+        for &o in origins(token) {
+            consider(o as usize);
         }
         for d in deletion_variants(token) {
-            consider(&d);
-            if let Some(origins) = self.deletions.get(&d) {
-                origins.iter().for_each(|o| consider(o));
+            if let Some(k) = w.terms.get(&d) {
+                consider(k);
+            }
+            for &o in origins(&d) {
+                consider(o as usize);
             }
         }
         best.map(|(t, _)| (t, true))
     }
 
     pub fn term_postings(&self, term: &str) -> Option<(&[usize], f64)> {
-        self.terms.get(term).map(|(owners, idf)| (owners.as_slice(), *idf))
+        let w = &self.words;
+        let k = w.terms.get(term)?;
+        Some((w.owners.get(k), w.idf.get(k).copied().unwrap_or_default()))
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod anchor;
 pub mod condition;
 pub mod fast;
+pub mod flat;
 pub mod index;
 pub mod lint;
 pub mod load;

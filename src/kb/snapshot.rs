@@ -1,23 +1,39 @@
 //! The compiled knowledge base, kept between runs so that a one-shot command does not parse
-//! and validate every TOML file again.
+//! and validate every TOML file, build the term and similarity indexes and parse the learned
+//! lexicon again.
 //!
 //! A snapshot is keyed by the hash of the KB's files (see [`super::source`]) and by the code
 //! that compiles them, so an edit to `kb/` or a new binary simply misses the old snapshot and
 //! builds a new one; nothing is ever invalidated by time stamps. Snapshots are written to a
 //! temporary file and renamed into place, so two processes starting at once each either read a
 //! whole snapshot or build their own and publish it; a reader never sees half a file. Any
-//! problem with the cache (no cache directory, a corrupt or foreign file, a full disk) falls
-//! back to building from the files: the cache can make a start faster, never make it fail.
+//! problem with the cache (no cache directory, a corrupt, truncated or foreign file, a full
+//! disk) falls back to building from the files: the cache can make a start faster, never make
+//! it fail.
+//!
+//! The file is binary: a magic line, the format, a checksum and the length of the body, then
+//! the body in postcard (the indexes are flat arrays, see [`super::flat`], so reading it back
+//! costs a few allocations, not one per word). A body that decodes but does not fit the
+//! entries it came with (positions out of range) is refused like a corrupt one.
 
+use std::borrow::Cow;
+use std::hash::Hasher;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::index::{Built, Kb, Words};
 use super::source::KbFiles;
 use super::{Answer, Certainty, Condition, Entry, Pattern, Reference, Step, When};
+use crate::rank::Lexicon;
+use crate::rank::sim::SimIndex;
 
 /// Bumped when the snapshot layout changes. The code hash below catches most changes anyway.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
+/// The first bytes of every snapshot file.
+const MAGIC: &[u8; 8] = b"qntckb\n\0";
+/// Magic, format (u32), checksum (u64) and body length (u64), little-endian.
+const HEADER: usize = 8 + 4 + 8 + 8;
 /// Snapshots kept in the cache directory; older ones are removed when a new one is written.
 const KEEP: usize = 8;
 
@@ -26,12 +42,14 @@ mod code {
 }
 
 #[derive(Serialize, Deserialize)]
-struct Snapshot {
-    format: u32,
-    code: String,
-    kb_hash: String,
+struct Snapshot<'a> {
+    code: Cow<'a, str>,
+    kb_hash: Cow<'a, str>,
     entries: Vec<SnapEntry>,
-    warnings: Vec<String>,
+    warnings: Cow<'a, [String]>,
+    words: Cow<'a, Words>,
+    sim: Cow<'a, SimIndex>,
+    lexicon: Cow<'a, Lexicon>,
 }
 
 /// [`Entry`] with everything the loader computed (pattern anchors and lines, the file).
@@ -53,7 +71,7 @@ struct SnapEntry {
     patterns: Vec<SnapPattern>,
     conditions: Vec<SnapCondition>,
     cause: String,
-    steps: Vec<Step>,
+    steps: Vec<SnapStep>,
     confirm: Option<String>,
     checks: Vec<String>,
     next: Vec<String>,
@@ -67,6 +85,15 @@ struct SnapPattern {
     weight: f64,
     anchors: Option<super::anchor::Anchors>,
     line: usize,
+}
+
+/// [`Step`] without its `skip_serializing_if`, which a format without field names cannot
+/// read back.
+#[derive(Serialize, Deserialize)]
+struct SnapStep {
+    text: String,
+    command: Option<String>,
+    caution: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -137,7 +164,14 @@ impl From<&Entry> for SnapEntry {
                 })
                 .collect(),
             cause: cause.clone(),
-            steps: steps.clone(),
+            steps: steps
+                .iter()
+                .map(|s| SnapStep {
+                    text: s.text.clone(),
+                    command: s.command.clone(),
+                    caution: s.caution.clone(),
+                })
+                .collect(),
             confirm: confirm.clone(),
             checks: checks.clone(),
             next: next.clone(),
@@ -181,7 +215,15 @@ impl SnapEntry {
             conditions,
             answer: Answer {
                 cause: self.cause,
-                steps: self.steps,
+                steps: self
+                    .steps
+                    .into_iter()
+                    .map(|s| Step {
+                        text: s.text,
+                        command: s.command,
+                        caution: s.caution,
+                    })
+                    .collect(),
                 confirm: self.confirm,
                 checks: self.checks,
                 next: self.next,
@@ -192,37 +234,82 @@ impl SnapEntry {
     }
 }
 
-/// Validated entries and the warnings found while validating them.
-pub struct Loaded {
-    pub entries: Vec<Entry>,
+/// A compiled KB with its fitted model and lexicon, and the warnings found validating it.
+pub struct Compiled {
+    pub kb: Kb,
     pub warnings: Vec<String>,
-    /// Whether they came from a snapshot (false: parsed from the files just now).
+    /// Whether the entries and indexes came from a snapshot (false: built just now).
     pub from_snapshot: bool,
 }
 
-/// Loads the KB from its snapshot in `cache`, or from the files (then writes the snapshot).
-/// `Err` carries the validation errors, one per line, exactly as loading the files reports
-/// them; an invalid KB is never snapshotted.
-pub fn load(files: &KbFiles, cache: Option<&Path>) -> Result<Loaded, Vec<String>> {
-    let name = file_name(files);
-    if let Some(dir) = cache
-        && let Some(loaded) = read(&dir.join(&name), files)
-    {
-        return Ok(loaded);
+/// Why a KB could not be compiled.
+#[derive(Debug)]
+pub enum Failure {
+    /// Validation errors of the entries, the model or the lexicon, one per line, exactly as
+    /// loading the files reports them.
+    Invalid(Vec<String>),
+    Compile(super::index::CompileError),
+}
+
+/// The compiled KB of `files`: entries, term and similarity indexes and lexicon from its
+/// snapshot in `cache` when there is one, else built from the files (and then snapshotted,
+/// once everything, the model and lexicon included, has proven valid: an invalid KB is never
+/// snapshotted). The fitted model is read from the files either way (a few hundred bytes).
+pub fn compile(files: &KbFiles, cache: Option<&Path>) -> Result<Compiled, Failure> {
+    let snap = cache.and_then(|dir| read(&dir.join(file_name(files)), files));
+    let from_snapshot = snap.is_some();
+    let (entries, warnings, built) = match snap {
+        Some((entries, warnings, built, lexicon)) => (entries, warnings, Some((built, lexicon))),
+        None => {
+            let report = super::load_files(files);
+            if report.has_errors() {
+                return Err(Failure::Invalid(report.errors().map(ToString::to_string).collect()));
+            }
+            let warnings = report.problems.iter().map(ToString::to_string).collect();
+            (report.entries, warnings, None)
+        }
+    };
+    let (model, cues) = crate::rank::model_from_files(files).map_err(|e| Failure::Invalid(vec![e]))?;
+    let (built, lexicon) = built.map_or((None, None), |(b, l)| (Some(b), Some(l)));
+    let kb = Kb::build_with(entries, built)
+        .map_err(Failure::Compile)?
+        .with_model(model, cues);
+    let lexicon = match lexicon {
+        Some(l) => l,
+        None => {
+            let ids: Vec<&str> = kb.entries.iter().map(|e| e.id.as_str()).collect();
+            crate::rank::lexicon_from_files(files, &ids).map_err(|e| Failure::Invalid(vec![e]))?
+        }
+    };
+    let kb = kb.with_lexicon(lexicon);
+    if !from_snapshot && let Some(dir) = cache {
+        save(files, dir, &kb, &warnings);
     }
-    let report = super::load_files(files);
-    if report.has_errors() {
-        return Err(report.errors().map(ToString::to_string).collect());
-    }
-    let warnings: Vec<String> = report.problems.iter().map(ToString::to_string).collect();
-    if let Some(dir) = cache {
-        write(dir, &name, files, &report.entries, &warnings);
-    }
-    Ok(Loaded {
-        entries: report.entries,
+    Ok(Compiled {
+        kb,
         warnings,
-        from_snapshot: false,
+        from_snapshot,
     })
+}
+
+/// Keeps the compiled `kb` of `files` (with its lexicon and load `warnings`) in `dir`. A
+/// failure to write is only logged: the next start builds again.
+fn save(files: &KbFiles, dir: &Path, kb: &Kb, warnings: &[String]) {
+    let name = file_name(files);
+    let snap = Snapshot {
+        code: Cow::Borrowed(code::HASH),
+        kb_hash: Cow::Borrowed(files.hash()),
+        entries: kb.entries.iter().map(|e| SnapEntry::from(&**e)).collect(),
+        warnings: Cow::Borrowed(warnings),
+        words: Cow::Borrowed(kb.words()),
+        sim: Cow::Borrowed(&kb.sim),
+        lexicon: Cow::Borrowed(&kb.lexicon),
+    };
+    let result = encode(&snap).and_then(|body| publish(dir, &name, &body));
+    match result {
+        Ok(()) => prune(dir, &name),
+        Err(e) => tracing::debug!(dir = %dir.display(), "cannot write the KB snapshot: {e}"),
+    }
 }
 
 /// Where snapshots are kept: `QNTCBOT_CACHE_DIR`, else the user's cache directory
@@ -238,20 +325,75 @@ pub fn default_cache_dir() -> Option<PathBuf> {
 }
 
 fn file_name(files: &KbFiles) -> String {
-    format!("kb-{}-{}.snapshot.json", files.hash(), &code::HASH[..16])
+    format!("kb-{}-{}.snapshot", files.hash(), &code::HASH[..16])
 }
 
-fn read(path: &Path, files: &KbFiles) -> Option<Loaded> {
+/// A checksum of the body: a few bytes changed on disk are a rebuild, not a wrong answer.
+/// Eight bytes at a time, so that it costs well under a millisecond.
+fn checksum(body: &[u8]) -> u64 {
+    let mut h = rustc_hash::FxHasher::default();
+    let mut words = body.chunks_exact(8);
+    for w in &mut words {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(w);
+        h.write_u64(u64::from_le_bytes(b));
+    }
+    h.write(words.remainder());
+    h.write_usize(body.len());
+    h.finish()
+}
+
+fn encode(snap: &Snapshot<'_>) -> std::io::Result<Vec<u8>> {
+    let body = postcard::to_stdvec(snap).map_err(std::io::Error::other)?;
+    let mut out = Vec::with_capacity(HEADER + body.len());
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&FORMAT.to_le_bytes());
+    out.extend_from_slice(&checksum(&body).to_le_bytes());
+    out.extend_from_slice(&(body.len() as u64).to_le_bytes());
+    out.extend_from_slice(&body);
+    Ok(out)
+}
+
+/// The body of a whole snapshot file of this format, or why not.
+fn body(bytes: &[u8]) -> Result<&[u8], &'static str> {
+    let (head, body) = bytes.split_at_checked(HEADER).ok_or("shorter than its header")?;
+    let field = |at: usize, len: usize| head.get(at..at + len).unwrap_or_default();
+    let u64_at = |at: usize| field(at, 8).try_into().map(u64::from_le_bytes).unwrap_or_default();
+    if field(0, 8) != MAGIC {
+        return Err("not a KB snapshot");
+    }
+    if field(8, 4) != FORMAT.to_le_bytes() {
+        return Err("another format");
+    }
+    if u64_at(20) != body.len() as u64 {
+        return Err("truncated or extended");
+    }
+    if u64_at(12) != checksum(body) {
+        return Err("checksum mismatch");
+    }
+    Ok(body)
+}
+
+/// The entries, warnings, indexes and lexicon of the snapshot at `path`, if it is a whole
+/// snapshot of `files` made by this code.
+fn read(path: &Path, files: &KbFiles) -> Option<(Vec<Entry>, Vec<String>, Built, Lexicon)> {
     let bytes = std::fs::read(path).ok()?;
     crate::work::add(bytes.len());
-    let snap: Snapshot = match serde_json::from_slice(&bytes) {
-        Ok(s) => s,
+    let unreadable = |why: &dyn std::fmt::Display| {
+        tracing::debug!(path = %path.display(), "ignoring an unreadable KB snapshot: {why}");
+    };
+    let snap: Snapshot<'_> = match body(&bytes).map(postcard::from_bytes) {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => {
+            unreadable(&e);
+            return None;
+        }
         Err(e) => {
-            tracing::debug!(path = %path.display(), "ignoring an unreadable KB snapshot: {e}");
+            unreadable(&e);
             return None;
         }
     };
-    if snap.format != FORMAT || snap.code != code::HASH || snap.kb_hash != files.hash() {
+    if snap.code != code::HASH || snap.kb_hash != files.hash() {
         return None;
     }
     let entries = snap
@@ -259,34 +401,22 @@ fn read(path: &Path, files: &KbFiles) -> Option<Loaded> {
         .into_iter()
         .map(SnapEntry::into_entry)
         .collect::<Option<Vec<_>>>()?;
-    tracing::debug!(path = %path.display(), "knowledge base from its snapshot");
-    Some(Loaded {
-        entries,
-        warnings: snap.warnings,
-        from_snapshot: true,
-    })
-}
-
-fn write(dir: &Path, name: &str, files: &KbFiles, entries: &[Entry], warnings: &[String]) {
-    let snap = Snapshot {
-        format: FORMAT,
-        code: code::HASH.to_string(),
-        kb_hash: files.hash().to_string(),
-        entries: entries.iter().map(SnapEntry::from).collect(),
-        warnings: warnings.to_vec(),
+    let built = Built {
+        words: snap.words.into_owned(),
+        sim: snap.sim.into_owned(),
     };
-    let result = publish(dir, name, &snap);
-    match result {
-        Ok(()) => prune(dir, name),
-        Err(e) => tracing::debug!(dir = %dir.display(), "cannot write the KB snapshot: {e}"),
+    let lexicon = snap.lexicon.into_owned();
+    if !built.is_sound(entries.len()) || !lexicon.is_sound(entries.len()) {
+        unreadable(&"indexes do not fit the entries");
+        return None;
     }
+    tracing::debug!(path = %path.display(), "knowledge base from its snapshot");
+    Some((entries, snap.warnings.into_owned(), built, lexicon))
 }
 
-/// Writes `snap` under a name no other process uses, then renames it over `name`.
-fn publish(dir: &Path, name: &str, snap: &Snapshot) -> std::io::Result<()> {
+/// Writes `body` under a name no other process uses, then renames it over `name`.
+fn publish(dir: &Path, name: &str, body: &[u8]) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
-    let body = serde_json::to_vec(snap).map_err(std::io::Error::other)?;
-    // A name no other process uses, then an atomic rename over the final name.
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
@@ -307,7 +437,8 @@ fn prune(dir: &Path, keep_name: &str) {
         .filter(|e| {
             let n = e.file_name();
             let n = n.to_string_lossy();
-            n.starts_with("kb-") && n.ends_with(".snapshot.json") && n != keep_name
+            // Also the JSON snapshots of earlier versions.
+            n.starts_with("kb-") && (n.ends_with(".snapshot") || n.ends_with(".snapshot.json")) && n != keep_name
         })
         .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
         .collect();
@@ -331,36 +462,141 @@ mod tests {
         d
     }
 
-    #[test]
-    fn a_snapshot_round_trips_the_embedded_kb() {
-        let cache = temp("roundtrip");
-        let files = KbFiles::embedded();
-        let built = load(&files, Some(&cache)).unwrap();
-        assert!(!built.from_snapshot);
-        let again = load(&files, Some(&cache)).unwrap();
-        assert!(again.from_snapshot);
-        assert_eq!(built.entries.len(), again.entries.len());
-        for (a, b) in built.entries.iter().zip(&again.entries) {
+    fn compiled(files: &KbFiles, cache: &Path) -> Compiled {
+        match compile(files, Some(cache)) {
+            Ok(c) => c,
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+
+    /// The snapshot of `files` in `cache` (there must be one).
+    fn snapshot_path(files: &KbFiles, cache: &Path) -> PathBuf {
+        let p = cache.join(file_name(files));
+        assert!(p.is_file(), "no snapshot at {}", p.display());
+        p
+    }
+
+    fn assert_same_kb(a: &Kb, b: &Kb) {
+        assert_eq!(a.entries.len(), b.entries.len());
+        for (a, b) in a.entries.iter().zip(&b.entries) {
             // Serialize covers every field shown or stored; anchors and lines separately.
-            assert_eq!(serde_json::to_value(a).unwrap(), serde_json::to_value(b).unwrap());
+            assert_eq!(serde_json::to_value(&**a).unwrap(), serde_json::to_value(&**b).unwrap());
             let pa: Vec<_> = a.patterns.iter().map(|p| (&p.anchors, p.line)).collect();
             let pb: Vec<_> = b.patterns.iter().map(|p| (&p.anchors, p.line)).collect();
             assert_eq!(pa, pb);
             assert_eq!(a.file, b.file);
         }
+        assert!(a.words() == b.words(), "term index differs");
+        assert!(a.sim == b.sim, "similarity index differs");
+        assert!(a.lexicon == b.lexicon, "lexicon differs");
+    }
+
+    #[test]
+    fn a_snapshot_round_trips_the_embedded_kb() {
+        let cache = temp("roundtrip");
+        let files = KbFiles::embedded();
+        let built = compiled(&files, &cache);
+        assert!(!built.from_snapshot);
+        assert!(!built.kb.lexicon.is_empty(), "the shipped lexicon is part of it");
+        let again = compiled(&files, &cache);
+        assert!(again.from_snapshot);
+        assert_same_kb(&built.kb, &again.kb);
         assert_eq!(built.warnings, again.warnings);
+        // The same answers for a text that uses every index (ids, typos, words, trigrams).
+        let text = "CPDB053 eror code 3401 after upgrding to 7.4, the NetServr domian is wrong";
+        let score = |kb: &Kb| {
+            let term = kb.term_for("upgrding").map(|(t, typo)| (t.to_string(), typo));
+            (kb.sim.score(text), kb.lexicon.score(text), term)
+        };
+        assert_eq!(score(&built.kb), score(&again.kb));
         std::fs::remove_dir_all(&cache).unwrap();
     }
 
     #[test]
-    fn a_corrupt_snapshot_is_rebuilt() {
+    fn corrupt_truncated_and_altered_snapshots_are_rebuilt() {
         let cache = temp("corrupt");
         let files = KbFiles::embedded();
-        std::fs::write(cache.join(file_name(&files)), b"{\"format\": 1, \"code\":").unwrap();
-        let l = load(&files, Some(&cache)).unwrap();
-        assert!(!l.from_snapshot);
-        assert!(load(&files, Some(&cache)).unwrap().from_snapshot);
+        let reference = compiled(&files, &cache).kb;
+        let path = snapshot_path(&files, &cache);
+        let whole = std::fs::read(&path).unwrap();
+        let mut flipped = whole.clone();
+        let mid = HEADER + (whole.len() - HEADER) / 2;
+        flipped[mid] ^= 0x40;
+        let damaged: Vec<(&str, Vec<u8>)> = vec![
+            ("garbage", b"{\"format\": 1, \"code\":".to_vec()),
+            ("empty", Vec::new()),
+            ("header only", whole[..HEADER].to_vec()),
+            ("truncated", whole[..whole.len() / 2].to_vec()),
+            ("one byte short", whole[..whole.len() - 1].to_vec()),
+            ("extended", [whole.as_slice(), b"x"].concat()),
+            ("one bit changed", flipped),
+        ];
+        for (what, bytes) in damaged {
+            std::fs::write(&path, &bytes).unwrap();
+            let c = compiled(&files, &cache);
+            assert!(!c.from_snapshot, "{what}: not trusted");
+            assert_same_kb(&reference, &c.kb);
+            assert_eq!(std::fs::read(&path).unwrap(), whole, "{what}: written again");
+            assert!(compiled(&files, &cache).from_snapshot, "{what}: then used");
+        }
         std::fs::remove_dir_all(&cache).unwrap();
+    }
+
+    /// A small KB of its own: one entry from the shipped KB.
+    fn small_kb(tag: &str) -> PathBuf {
+        let kb = temp(tag);
+        let name = "chmod-ignored.toml";
+        let text = KbFiles::embedded()
+            .get(name)
+            .map(<[u8]>::to_vec)
+            .expect("shipped entry");
+        std::fs::write(kb.join(name), text).unwrap();
+        kb
+    }
+
+    #[test]
+    fn a_snapshot_of_another_kb_is_not_used() {
+        let cache = temp("foreign");
+        let files = KbFiles::embedded();
+        let reference = compiled(&files, &cache).kb;
+        let small = small_kb("foreign-kb");
+        let other = KbFiles::read_dir(&small).unwrap();
+        assert_ne!(other.hash(), files.hash());
+        let small_kb = compiled(&other, &cache);
+        assert_eq!(small_kb.kb.len(), 1);
+        assert!(small_kb.kb.lexicon.is_empty(), "a KB without a lexicon file");
+        assert!(compiled(&other, &cache).from_snapshot, "is snapshotted too");
+        // The other KB's snapshot under this KB's name: its hash gives it away.
+        std::fs::copy(snapshot_path(&other, &cache), snapshot_path(&files, &cache)).unwrap();
+        let c = compiled(&files, &cache);
+        assert!(!c.from_snapshot);
+        assert_same_kb(&reference, &c.kb);
+
+        // A snapshot that claims to be this KB's but whose indexes belong to the small KB:
+        // every position checked, refused rather than trusted.
+        let snap = Snapshot {
+            code: Cow::Borrowed(code::HASH),
+            kb_hash: Cow::Borrowed(files.hash()),
+            entries: reference.entries.iter().map(|e| SnapEntry::from(&**e)).collect(),
+            warnings: Cow::Owned(Vec::new()),
+            words: Cow::Borrowed(reference.words()),
+            sim: Cow::Borrowed(&small_kb.kb.sim),
+            lexicon: Cow::Borrowed(&reference.lexicon),
+        };
+        std::fs::write(snapshot_path(&files, &cache), encode(&snap).unwrap()).unwrap();
+        assert!(!compiled(&files, &cache).from_snapshot);
+        // And one whose lexicon scores more entries than it has.
+        let snap = Snapshot {
+            entries: small_kb.kb.entries.iter().map(|e| SnapEntry::from(&**e)).collect(),
+            words: Cow::Borrowed(small_kb.kb.words()),
+            sim: Cow::Borrowed(&small_kb.kb.sim),
+            lexicon: Cow::Borrowed(&reference.lexicon),
+            ..snap
+        };
+        std::fs::write(snapshot_path(&files, &cache), encode(&snap).unwrap()).unwrap();
+        assert!(!compiled(&files, &cache).from_snapshot);
+        std::fs::remove_dir_all(&cache).unwrap();
+        std::fs::remove_dir_all(&small).unwrap();
     }
 
     #[test]
@@ -369,9 +605,17 @@ mod tests {
         let kb = temp("invalid-kb");
         std::fs::write(kb.join("broken.toml"), "id = ").unwrap();
         let files = KbFiles::read_dir(&kb).unwrap();
-        assert!(load(&files, Some(&cache)).is_err());
+        assert!(matches!(compile(&files, Some(&cache)), Err(Failure::Invalid(_))));
+        assert_eq!(std::fs::read_dir(&cache).unwrap().count(), 0);
+        // Valid entries with a broken lexicon: not snapshotted either.
+        let small = small_kb("invalid-lexicon");
+        std::fs::create_dir_all(small.join("model")).unwrap();
+        std::fs::write(small.join("model/lexicon.tsv"), "entries\tx\ntotals\tnot-a-count\n").unwrap();
+        let files = KbFiles::read_dir(&small).unwrap();
+        assert!(matches!(compile(&files, Some(&cache)), Err(Failure::Invalid(e)) if e[0].contains("lexicon")));
         assert_eq!(std::fs::read_dir(&cache).unwrap().count(), 0);
         std::fs::remove_dir_all(&cache).unwrap();
         std::fs::remove_dir_all(&kb).unwrap();
+        std::fs::remove_dir_all(&small).unwrap();
     }
 }

@@ -13,6 +13,8 @@
 
 use rustc_hash::FxHashMap as HashMap;
 
+use crate::kb::flat::{Keys, Lists};
+
 /// Job logs repeat themselves; their first few thousand characters carry the prose.
 const MAX_CHARS: usize = 6000;
 /// Tokens of one text that count (a bound on work for pathological input).
@@ -40,7 +42,9 @@ pub struct LexScores {
     pub quiet: f64,
 }
 
-#[derive(Debug, Clone, Default, PartialEq)]
+/// The counts are laid out flat (see [`crate::kb::flat`]) so that the KB snapshot keeps the
+/// lexicon as read, instead of parsing the file's text on every start.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Lexicon {
     /// Entry ids in the order of the count columns (the KB's order when it was fitted).
     ids: Vec<String>,
@@ -50,8 +54,10 @@ pub struct Lexicon {
     quiet: Option<usize>,
     /// Token occurrences per column.
     totals: Vec<u64>,
-    /// token -> (column, texts of that entry containing it)
-    counts: HashMap<String, Vec<(u32, u32)>>,
+    /// Every token it knows ...
+    tokens: Keys,
+    /// ... -> (column, texts of that entry containing it), by column.
+    counts: Lists<(u32, u32)>,
     /// Per column: ln(α / (total + α·V)), the log-probability of a token it never saw.
     floor: Vec<f64>,
     /// Entries of the KB it scores against.
@@ -142,12 +148,14 @@ impl Lexicon {
         columns.push(None);
         let mut all_ids = ids.to_vec();
         all_ids.push(QUIET.to_string());
+        let (tokens, rows) = Keys::build(counts);
         let mut lex = Lexicon {
             ids: all_ids,
             columns,
             quiet: Some(quiet),
             totals,
-            counts,
+            tokens,
+            counts: Lists::from_vecs(rows),
             floor: Vec::new(),
             entries: ids.len(),
         };
@@ -156,7 +164,7 @@ impl Lexicon {
     }
 
     fn finish(&mut self) {
-        let v = self.counts.len().max(1) as f64;
+        let v = self.tokens.len().max(1) as f64;
         self.floor = self
             .totals
             .iter()
@@ -165,7 +173,27 @@ impl Lexicon {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.counts.is_empty()
+        self.tokens.is_empty()
+    }
+
+    /// Whether a lexicon read back from a snapshot is whole and scores against a KB of
+    /// `entries` entries without going out of range.
+    pub fn is_sound(&self, entries: usize) -> bool {
+        let columns = self.ids.len();
+        // A KB without a lexicon file has the empty one, which scores nothing.
+        let empty = *self == Lexicon::default();
+        (self.entries == entries || empty)
+            && self.columns.len() == columns
+            && self.columns.iter().all(|c| c.is_none_or(|e| e < entries))
+            && self
+                .quiet
+                .is_none_or(|q| self.columns.get(q).is_some_and(Option::is_none))
+            && self.totals.len() == columns
+            && self.floor.len() == columns
+            && self.tokens.is_sound()
+            && self
+                .counts
+                .is_sound(self.tokens.len(), |&(c, _)| (c as usize) < columns)
     }
 
     /// Scores `text` against every entry of the KB. An empty lexicon, or a text with no
@@ -181,7 +209,10 @@ impl Lexicon {
         if self.is_empty() {
             return nothing(posterior, relative);
         }
-        let known: Vec<&Vec<(u32, u32)>> = tokens(text).iter().filter_map(|t| self.counts.get(t)).collect();
+        let known: Vec<&[(u32, u32)]> = tokens(text)
+            .iter()
+            .filter_map(|t| self.tokens.get(t).map(|k| self.counts.get(k)))
+            .collect();
         if known.is_empty() {
             return nothing(posterior, relative);
         }
@@ -241,7 +272,12 @@ impl Lexicon {
             out.push_str(&t.to_string());
         }
         out.push('\n');
-        let mut rows: Vec<(&String, &Vec<(u32, u32)>)> = self.counts.iter().collect();
+        let mut rows: Vec<(&str, &[(u32, u32)])> = self
+            .tokens
+            .iter()
+            .enumerate()
+            .map(|(k, t)| (t, self.counts.get(k)))
+            .collect();
         rows.sort_unstable_by(|a, b| a.0.cmp(b.0));
         for (token, row) in rows {
             out.push_str(token);
@@ -297,12 +333,14 @@ impl Lexicon {
         }
         let columns = ids.iter().map(|id| kb_ids.iter().position(|k| k == id)).collect();
         let quiet = ids.iter().position(|id| id == QUIET);
+        let (tokens, rows) = Keys::build(counts);
         let mut lex = Lexicon {
             ids,
             columns,
             quiet,
             totals,
-            counts,
+            tokens,
+            counts: Lists::from_vecs(rows),
             floor: Vec::new(),
             entries: kb_ids.len(),
         };

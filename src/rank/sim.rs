@@ -12,6 +12,7 @@
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use super::super::kb::Entry;
+use super::super::kb::flat::{Keys, Lists};
 use super::super::kb::index::terms_of;
 
 /// Longer texts are job logs: their first few thousand characters carry the prose around the
@@ -22,17 +23,22 @@ const MAX_TERMS: usize = 2000;
 const K1: f64 = 1.2;
 const B: f64 = 0.75;
 
-#[derive(Debug, Default)]
+/// Laid out flat (see [`crate::kb::flat`]) so that the KB snapshot keeps it as built.
+#[derive(Debug, Default, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SimIndex {
+    /// The words of all entry documents.
+    terms: Keys,
     /// term -> (entry, term frequency in its document)
-    postings: HashMap<String, Vec<(usize, f64)>>,
+    postings: Lists<(u32, f64)>,
     /// inverse document frequency per term
-    idf: HashMap<String, f64>,
+    idf: Vec<f64>,
     doc_len: Vec<f64>,
     avg_len: f64,
+    /// Every trigram of the examples, sorted.
+    gram_keys: Vec<u64>,
     /// trigram -> (example, tf-idf weight in it); example vectors are unit length.
-    grams: HashMap<u64, Vec<(usize, f64)>>,
-    gram_idf: HashMap<u64, f64>,
+    grams: Lists<(u32, f64)>,
+    gram_idf: Vec<f64>,
     /// The largest trigram idf: what a trigram no example has weighs.
     max_gram_idf: f64,
     /// example -> (entry, text)
@@ -78,13 +84,19 @@ impl SimIndex {
             }
         }
         let n = entries.len().max(1) as f64;
+        let (terms, postings) = Keys::build(postings);
         let idf = postings
             .iter()
-            .map(|(t, p)| {
+            .map(|p| {
                 let df = p.len() as f64;
-                (t.clone(), ((n - df + 0.5) / (df + 0.5) + 1.0).ln())
+                ((n - df + 0.5) / (df + 0.5) + 1.0).ln()
             })
             .collect();
+        let postings = Lists::from_vecs(
+            postings
+                .into_iter()
+                .map(|p| p.into_iter().map(|(i, tf)| (index(i), tf)).collect()),
+        );
         let avg_len = doc_len.iter().sum::<f64>() / n;
 
         // Trigram idf over examples, then unit-length tf-idf vectors.
@@ -112,11 +124,27 @@ impl SimIndex {
             }
         }
         let max_gram_idf = gram_idf.values().copied().fold(1.0, f64::max);
+        let mut gram_keys: Vec<u64> = gram_idf.keys().copied().collect();
+        gram_keys.sort_unstable();
+        let grams = Lists::from_vecs(gram_keys.iter().map(|g| {
+            grams
+                .remove(g)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(k, w)| (index(k), w))
+                .collect()
+        }));
+        let gram_idf = gram_keys
+            .iter()
+            .map(|g| gram_idf.get(g).copied().unwrap_or(1.0))
+            .collect();
         SimIndex {
+            terms,
             postings,
             idf,
             doc_len,
             avg_len,
+            gram_keys,
             grams,
             gram_idf,
             max_gram_idf,
@@ -132,10 +160,12 @@ impl SimIndex {
 
         let mut seen = HashSet::default();
         for t in terms_of(text).filter(|t| seen.insert(t.clone())).take(MAX_TERMS) {
-            let (Some(list), Some(idf)) = (self.postings.get(&t), self.idf.get(&t)) else {
+            let Some(k) = self.terms.get(&t) else {
                 continue;
             };
+            let (list, idf) = (self.postings.get(k), self.idf.get(k).copied().unwrap_or_default());
             for &(i, tf) in list {
+                let i = i as usize;
                 let norm = 1.0 - B + B * self.doc_len[i] / self.avg_len.max(1.0);
                 out[i].bm25 += idf * tf * (K1 + 1.0) / (tf + K1 * norm);
             }
@@ -146,22 +176,23 @@ impl SimIndex {
         // rarest known ones): a long text that happens to contain an example's words is less
         // like it than the example itself.
         let mut norm = 0.0;
-        let mut weighted: Vec<(u64, f64)> = Vec::with_capacity(counts.len());
+        let mut weighted: Vec<(usize, f64)> = Vec::with_capacity(counts.len());
         for (g, n) in counts {
-            let idf = self.gram_idf.get(&g).copied();
+            let known = self.gram_keys.binary_search(&g).ok();
+            let idf = known.and_then(|k| self.gram_idf.get(k).copied());
             let w = (1.0 + n.ln()) * idf.unwrap_or(self.max_gram_idf);
             norm += w * w;
-            if idf.is_some() {
-                weighted.push((g, w));
+            if let Some(k) = known {
+                weighted.push((k, w));
             }
         }
         let norm = f64::sqrt(norm);
         if norm > 0.0 {
             let mut dots = vec![0.0; self.examples.len()];
-            for (g, w) in &weighted {
-                if let Some(list) = self.grams.get(g) {
-                    for &(k, v) in list {
-                        dots[k] += w * v;
+            for &(g, w) in &weighted {
+                for &(k, v) in self.grams.get(g) {
+                    if let Some(d) = dots.get_mut(k as usize) {
+                        *d += w * v;
                     }
                 }
             }
@@ -177,9 +208,33 @@ impl SimIndex {
         out
     }
 
+    /// Whether an index read back from a snapshot is whole and consistent with a KB of
+    /// `entries` entries: every position it holds is in range, so scoring cannot fail.
+    pub fn is_sound(&self, entries: usize) -> bool {
+        let examples = self.examples.len();
+        self.entries == entries
+            && self.doc_len.len() == entries
+            && self.terms.is_sound()
+            && self.idf.len() == self.terms.len()
+            && self
+                .postings
+                .is_sound(self.terms.len(), |&(i, _)| (i as usize) < entries)
+            && self.gram_keys.is_sorted()
+            && self.gram_idf.len() == self.gram_keys.len()
+            && self
+                .grams
+                .is_sound(self.gram_keys.len(), |&(k, _)| (k as usize) < examples)
+            && self.examples.iter().all(|&(i, _)| i < entries)
+    }
+
     pub fn example_text(&self, k: usize) -> Option<&str> {
         self.examples.get(k).map(|(_, x)| x.as_str())
     }
+}
+
+/// An entry or example position as stored (a KB has far fewer than 2^32 of either).
+fn index(i: usize) -> u32 {
+    u32::try_from(i).unwrap_or(u32::MAX)
 }
 
 fn bounded(text: &str) -> &str {
