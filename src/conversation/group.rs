@@ -4,6 +4,8 @@
 //! per burst instead of once per message, and under load the batches grow by themselves.
 //!
 //! A batch succeeds or fails as a whole (one transaction); every caller in it gets the result.
+//! The write runs as a task of its own: a caller that gives up while leading a batch (a timeout,
+//! a shutdown) does not take the other callers' writes, or their answers, with it.
 
 use std::future::Future;
 use std::sync::Mutex;
@@ -26,13 +28,13 @@ impl<T, R> Default for Group<T, R> {
     }
 }
 
-impl<T, R> Group<T, R> {
+impl<T: Send + 'static, R: Send + 'static> Group<T, R> {
     /// Queues `item` and returns its result once it is written, by this caller or another.
     /// `write` gets the whole batch and returns one result per item, in order.
     pub async fn submit<F, Fut>(&self, item: T, write: F) -> Result<R, String>
     where
         F: FnOnce(Vec<T>) -> Fut,
-        Fut: Future<Output = Vec<Result<R, String>>>,
+        Fut: Future<Output = Vec<Result<R, String>>> + Send + 'static,
     {
         let (tx, rx) = oneshot::channel();
         self.lock().push((item, tx));
@@ -41,13 +43,18 @@ impl<T, R> Group<T, R> {
             let batch = std::mem::take(&mut *self.lock());
             if !batch.is_empty() {
                 let (items, waiters): (Vec<T>, Vec<_>) = batch.into_iter().unzip();
-                let mut results = write(items).await.into_iter();
-                for waiter in waiters {
-                    let r = results
-                        .next()
-                        .unwrap_or_else(|| Err("the batch writer returned too few results".to_string()));
-                    let _ = waiter.send(r);
-                }
+                let written = write(items);
+                let task = tokio::spawn(async move {
+                    let mut results = written.await.into_iter();
+                    for waiter in waiters {
+                        let r = results
+                            .next()
+                            .unwrap_or_else(|| Err("the batch writer returned too few results".to_string()));
+                        let _ = waiter.send(r);
+                    }
+                });
+                // The turn is held until the batch is written, so batches do not overlap.
+                let _ = task.await;
             }
         }
         rx.await
@@ -108,6 +115,40 @@ mod tests {
         }
         let n = batches.load(Ordering::SeqCst);
         assert!(n < 40, "40 writes in {n} batches");
+    }
+
+    /// A caller that leads a batch and is then cancelled: the others in its batch still get
+    /// their results.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_cancelled_leader_does_not_lose_the_batch() {
+        use std::time::Duration;
+        let group: Arc<Group<u32, u32>> = Arc::new(Group::default());
+        let slow = |ms: u64| {
+            move |items: Vec<u32>| async move {
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+                items.into_iter().map(Ok).collect::<Vec<_>>()
+            }
+        };
+        // D holds the turn while A and then B queue behind it.
+        let d = tokio::spawn({
+            let g = Arc::clone(&group);
+            async move { g.submit(0, slow(60)).await }
+        });
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        let a = tokio::spawn({
+            let g = Arc::clone(&group);
+            async move { g.submit(1, slow(100)).await }
+        });
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let b = tokio::spawn({
+            let g = Arc::clone(&group);
+            async move { g.submit(2, slow(100)).await }
+        });
+        assert_eq!(d.await.expect("d"), Ok(0));
+        // A now leads the batch [1, 2]; it gives up halfway through the write.
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        a.abort();
+        assert_eq!(b.await.expect("b"), Ok(2));
     }
 
     #[tokio::test]

@@ -423,10 +423,10 @@ impl Conversation {
             replied,
         };
         let prepared = PreparedCase::new(&case, &d.evidence.key(), self.engine.case_settings());
-        let db = self.engine.db();
+        let engine = Arc::clone(&self.engine);
         self.new_cases
             .submit(prepared, |batch| async move {
-                match db.record_prepared(&batch).await {
+                match engine.db().record_prepared(&batch).await {
                     Ok(recorded) => recorded.into_iter().map(Ok).collect(),
                     Err(e) => batch.iter().map(|_| Err(e.to_string())).collect(),
                 }
@@ -455,11 +455,11 @@ impl Conversation {
             channel,
             message,
         };
-        let db = self.engine.db();
+        let engine = Arc::clone(&self.engine);
         let written = self
             .deliveries
             .submit(d, |batch| async move {
-                match db.mark_delivered_many(&batch).await {
+                match engine.db().mark_delivered_many(&batch).await {
                     Ok(missing) => batch
                         .iter()
                         .map(|d| {
