@@ -173,53 +173,79 @@ impl Db {
     }
 }
 
+/// Writes one case (or folds it into the same user's open case with the same evidence) and
+/// its history event.
 async fn write_case(conn: &mut sqlx::SqliteConnection, case: &PreparedCase, now: i64) -> Result<Recorded, CaseError> {
-    if let (Some(user), false) = (case.user_id.as_deref(), case.key.is_empty()) {
-        let earlier: Option<(i64, String)> = sqlx::query_as(
-            "SELECT id, status FROM cases
-             WHERE user_id = ? AND platform = ? AND evidence_key = ?
-               AND status IN ('open', 'answered') AND last_seen_at >= ?
-             ORDER BY last_seen_at DESC LIMIT 1",
-        )
-        .bind(user)
-        .bind(&case.platform)
-        .bind(&case.key)
-        .bind(now.saturating_sub(case.window_ms))
-        .fetch_optional(&mut *conn)
-        .await?;
-        if let Some((id, status)) = earlier {
-            let mut status = status.parse().map_err(|e| CaseError::Corrupt {
-                id,
-                what: format!("{e}"),
-            })?;
-            if case.replied && status == Status::Open {
-                status = Status::Answered;
-            }
-            sqlx::query(
-                "UPDATE cases SET last_seen_at = ?, repeats = repeats + 1, replied = max(replied, ?), status = ?
-                 WHERE id = ?",
-            )
-            .bind(now)
-            .bind(case.replied)
-            .bind(status.as_str())
-            .bind(id)
-            .execute(&mut *conn)
-            .await?;
-            insert_event(
-                conn,
-                id,
-                now,
-                "repeat",
-                status,
-                &case.reporter,
-                None,
-                case.message_link.as_deref(),
-            )
-            .await?;
-            return Ok(Recorded { id, folded: true });
-        }
-    }
+    let (recorded, status) = match fold_into_earlier(conn, case, now).await? {
+        Some(folded) => folded,
+        None => open_case(conn, case, now).await?,
+    };
+    let kind = if recorded.folded { "repeat" } else { "opened" };
+    insert_event(
+        conn,
+        recorded.id,
+        now,
+        kind,
+        status,
+        &case.reporter,
+        None,
+        case.message_link.as_deref(),
+    )
+    .await?;
+    Ok(recorded)
+}
 
+/// A repeat (same platform user, same non-empty evidence key, the earlier case still open or
+/// answered and seen within the fold window) updates the earlier case; `None` if there is none.
+async fn fold_into_earlier(
+    conn: &mut sqlx::SqliteConnection,
+    case: &PreparedCase,
+    now: i64,
+) -> Result<Option<(Recorded, Status)>, CaseError> {
+    let (Some(user), false) = (case.user_id.as_deref(), case.key.is_empty()) else {
+        return Ok(None);
+    };
+    let earlier: Option<(i64, String)> = sqlx::query_as(
+        "SELECT id, status FROM cases
+         WHERE user_id = ? AND platform = ? AND evidence_key = ?
+           AND status IN ('open', 'answered') AND last_seen_at >= ?
+         ORDER BY last_seen_at DESC LIMIT 1",
+    )
+    .bind(user)
+    .bind(&case.platform)
+    .bind(&case.key)
+    .bind(now.saturating_sub(case.window_ms))
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some((id, status)) = earlier else {
+        return Ok(None);
+    };
+    let mut status = status.parse().map_err(|e| CaseError::Corrupt {
+        id,
+        what: format!("{e}"),
+    })?;
+    if case.replied && status == Status::Open {
+        status = Status::Answered;
+    }
+    sqlx::query(
+        "UPDATE cases SET last_seen_at = ?, repeats = repeats + 1, replied = max(replied, ?), status = ?
+         WHERE id = ?",
+    )
+    .bind(now)
+    .bind(case.replied)
+    .bind(status.as_str())
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(Some((Recorded { id, folded: true }, status)))
+}
+
+/// A new case with its matches.
+async fn open_case(
+    conn: &mut sqlx::SqliteConnection,
+    case: &PreparedCase,
+    now: i64,
+) -> Result<(Recorded, Status), CaseError> {
     let status = if case.replied { Status::Answered } else { Status::Open };
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO cases (created_at, last_seen_at, platform, workspace, channel, thread, message_link,
@@ -256,19 +282,7 @@ async fn write_case(conn: &mut sqlx::SqliteConnection, case: &PreparedCase, now:
     .bind(&case.matches)
     .execute(&mut *conn)
     .await?;
-
-    insert_event(
-        conn,
-        id,
-        now,
-        "opened",
-        status,
-        &case.reporter,
-        None,
-        case.message_link.as_deref(),
-    )
-    .await?;
-    Ok(Recorded { id, folded: false })
+    Ok((Recorded { id, folded: false }, status))
 }
 
 /// A JSON array of strings.

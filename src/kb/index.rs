@@ -83,13 +83,7 @@ impl Words {
             }
         }
         let (terms, owners) = Keys::build(postings);
-        let idf = owners
-            .iter()
-            .map(|o| {
-                let df = o.len() as f64;
-                ((n - df + 0.5) / (df + 0.5) + 1.0).ln()
-            })
-            .collect();
+        let idf = owners.iter().map(|o| crate::rank::sim::bm25_idf(n, o.len())).collect();
         let mut deletions: HashMap<String, Vec<u32>> = HashMap::new();
         for (k, t) in terms.iter().enumerate() {
             for d in deletion_variants(t) {

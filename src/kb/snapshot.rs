@@ -258,19 +258,18 @@ pub enum Failure {
 pub fn compile(files: &KbFiles, cache: Option<&Path>) -> Result<Compiled, Failure> {
     let snap = cache.and_then(|dir| read(&dir.join(file_name(files)), files));
     let from_snapshot = snap.is_some();
-    let (entries, warnings, built) = match snap {
-        Some((entries, warnings, built, lexicon)) => (entries, warnings, Some((built, lexicon))),
+    let (entries, warnings, built, lexicon) = match snap {
+        Some((entries, warnings, built, lexicon)) => (entries, warnings, Some(built), Some(lexicon)),
         None => {
             let report = super::load_files(files);
             if report.has_errors() {
                 return Err(Failure::Invalid(report.errors().map(ToString::to_string).collect()));
             }
             let warnings = report.problems.iter().map(ToString::to_string).collect();
-            (report.entries, warnings, None)
+            (report.entries, warnings, None, None)
         }
     };
     let (model, cues) = crate::rank::model_from_files(files).map_err(|e| Failure::Invalid(vec![e]))?;
-    let (built, lexicon) = built.map_or((None, None), |(b, l)| (Some(b), Some(l)));
     let kb = Kb::build_with(entries, built)
         .map_err(Failure::Compile)?
         .with_model(model, cues);

@@ -240,13 +240,12 @@ impl Lexicon {
             posterior[e] = ((l - max) / temperature).exp() / z;
             relative[e] = ((l - max) / n).exp();
         }
-        // The quiet column against the entries, on the same tempered scale.
-        let quiet = self.quiet.and_then(|q| ll.get(q)).map_or(0.0, |&lq| {
-            let top = max.max(lq);
-            let wq = ((lq - top) / temperature).exp();
-            let we: f64 = live.iter().map(|(_, l)| ((l - top) / temperature).exp()).sum();
-            wq / (wq + we)
-        });
+        // The quiet column against the entries, on the same tempered scale: its weight is
+        // exp((lq - max) / T) next to the entries' `z`, written so that neither overflows.
+        let quiet = self
+            .quiet
+            .and_then(|q| ll.get(q))
+            .map_or(0.0, |&lq| 1.0 / (1.0 + z * ((max - lq) / temperature).exp()));
         LexScores {
             posterior,
             relative,

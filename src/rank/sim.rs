@@ -55,6 +55,13 @@ pub struct Similarity {
     pub example: Option<usize>,
 }
 
+/// BM25's inverse document frequency of a term found in `df` of `docs` documents (the "+1"
+/// form, never negative). The KB's term index uses it too.
+pub fn bm25_idf(docs: f64, df: usize) -> f64 {
+    let df = df as f64;
+    ((docs - df + 0.5) / (df + 0.5) + 1.0).ln()
+}
+
 impl SimIndex {
     pub fn build(entries: &[std::sync::Arc<Entry>]) -> SimIndex {
         let mut postings: HashMap<String, Vec<(usize, f64)>> = HashMap::default();
@@ -85,13 +92,7 @@ impl SimIndex {
         }
         let n = entries.len().max(1) as f64;
         let (terms, postings) = Keys::build(postings);
-        let idf = postings
-            .iter()
-            .map(|p| {
-                let df = p.len() as f64;
-                ((n - df + 0.5) / (df + 0.5) + 1.0).ln()
-            })
-            .collect();
+        let idf = postings.iter().map(|p| bm25_idf(n, p.len())).collect();
         let postings = Lists::from_vecs(
             postings
                 .into_iter()
