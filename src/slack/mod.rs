@@ -134,6 +134,11 @@ pub async fn serve(
         }
     });
     let router = server::router(app.clone());
+    // Answers go back at once: with Nagle on, a response written in pieces can wait for the
+    // client's delayed ACK (40 ms on Linux), and Slack allows three seconds in all.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     let served = axum::serve(listener, router).with_graceful_shutdown(shutdown).await;
     info!("Slack: no new requests; finishing answers in flight");
     if !app.tasks.wait_idle(DRAIN_TIMEOUT).await {

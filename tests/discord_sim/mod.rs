@@ -103,6 +103,11 @@ impl Sim {
             .fallback(rest)
             .with_state(inner.clone());
         tokio::spawn(async move {
+            // Like Discord's own servers: a small frame is sent at once, not held back (Nagle)
+            // until the client's delayed ACK, which stalled bursts of events by 40 ms.
+            let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
             let _ = axum::serve(listener, app).await;
         });
         Sim(inner)

@@ -81,6 +81,9 @@ impl Fake {
             .route("/response/{id}", post(response))
             .with_state(fake.clone());
         tokio::spawn(async move {
+            let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
             let _ = axum::serve(listener, app).await;
         });
         fake
