@@ -36,25 +36,33 @@ impl<T: Send + 'static, R: Send + 'static> Group<T, R> {
         F: FnOnce(Vec<T>) -> Fut,
         Fut: Future<Output = Vec<Result<R, String>>> + Send + 'static,
     {
-        let (tx, rx) = oneshot::channel();
+        let (tx, mut rx) = oneshot::channel();
         self.lock().push((item, tx));
-        {
-            let _turn = self.turn.lock().await;
-            let batch = std::mem::take(&mut *self.lock());
-            if !batch.is_empty() {
-                let (items, waiters): (Vec<T>, Vec<_>) = batch.into_iter().unzip();
-                let written = write(items);
-                let task = tokio::spawn(async move {
-                    let mut results = written.await.into_iter();
-                    for waiter in waiters {
-                        let r = results
-                            .next()
-                            .unwrap_or_else(|| Err("the batch writer returned too few results".to_string()));
-                        let _ = waiter.send(r);
-                    }
-                });
-                // The turn is held until the batch is written, so batches do not overlap.
-                let _ = task.await;
+        tokio::select! {
+            // A caller whose item another leader already wrote returns at once, instead of
+            // queueing for the turn behind the next leader's whole write.
+            biased;
+            r = &mut rx => return r.unwrap_or_else(|_| Err("the batch writer went away".to_string())),
+            _turn = self.turn.lock() => {
+                let batch = std::mem::take(&mut *self.lock());
+                if !batch.is_empty() {
+                    let (items, waiters): (Vec<T>, Vec<_>) = batch.into_iter().unzip();
+                    let written = write(items);
+                    // The write and the hand-out of results run as a task of their own: a
+                    // leader cancelled halfway (its caller went away) must not lose the
+                    // results of the others in its batch.
+                    let task = tokio::spawn(async move {
+                        let mut results = written.await.into_iter();
+                        for waiter in waiters {
+                            let r = results
+                                .next()
+                                .unwrap_or_else(|| Err("the batch writer returned too few results".to_string()));
+                            let _ = waiter.send(r);
+                        }
+                    });
+                    // The turn is held until the batch is written, so batches do not overlap.
+                    let _ = task.await;
+                }
             }
         }
         rx.await
@@ -119,6 +127,56 @@ mod tests {
 
     /// A caller that leads a batch and is then cancelled: the others in its batch still get
     /// their results.
+    /// A caller whose item went out in another leader's batch returns when that batch is
+    /// written; it does not become the leader of the next batch and wait for that one too.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_written_caller_never_waits_for_the_next_batch() {
+        use std::time::Duration;
+        use tokio::sync::Semaphore;
+        let group: Arc<Group<u32, u32>> = Arc::new(Group::default());
+        // Each batch waits for the permit of its first item: the test decides when it ends.
+        let gates: Arc<Vec<Semaphore>> = Arc::new((0..5).map(|_| Semaphore::new(0)).collect());
+        let started: Arc<Mutex<Vec<Vec<u32>>>> = Arc::default();
+        let submit = |i: u32| {
+            let (group, gates, started) = (Arc::clone(&group), Arc::clone(&gates), Arc::clone(&started));
+            tokio::spawn(async move {
+                group
+                    .submit(i, move |items: Vec<u32>| async move {
+                        started.lock().expect("not poisoned").push(items.clone());
+                        let _ = gates[items[0] as usize].acquire().await.map(|p| p.forget());
+                        items.into_iter().map(Ok).collect::<Vec<_>>()
+                    })
+                    .await
+            })
+        };
+        let settle = || tokio::time::sleep(Duration::from_millis(50));
+        let a = submit(1);
+        settle().await;
+        let y = submit(2);
+        settle().await;
+        let x = submit(3);
+        settle().await;
+        gates[1].add_permits(1); // batch [1] ends; 2 leads [2, 3]
+        settle().await;
+        let z = submit(4);
+        settle().await;
+        gates[2].add_permits(1); // batch [2, 3] ends; 4 is queued, its batch will not end yet
+        let x = tokio::time::timeout(Duration::from_secs(5), x).await;
+        assert_eq!(
+            x.expect("3 was written in [2, 3]; it must not wait for the batch of 4")
+                .expect("task"),
+            Ok(3)
+        );
+        assert_eq!(a.await.expect("task"), Ok(1));
+        assert_eq!(y.await.expect("task"), Ok(2));
+        gates[4].add_permits(1);
+        assert_eq!(z.await.expect("task"), Ok(4));
+        assert_eq!(
+            *started.lock().expect("not poisoned"),
+            vec![vec![1], vec![2, 3], vec![4]]
+        );
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_cancelled_leader_does_not_lose_the_batch() {
         use std::time::Duration;
