@@ -131,6 +131,44 @@ async fn a_batch_of_cases_is_written_in_order_with_folding_inside_the_batch() {
     assert!(f.db().record_prepared(&[]).await.unwrap().is_empty());
 }
 
+/// The batch travels to SQLite as JSON: every character of a case, control characters and
+/// all, comes back as it went in; ids keep counting past a purged newest case; a case with no
+/// user never folds.
+#[tokio::test]
+async fn batch_text_round_trips_and_ids_are_never_reused() {
+    use qntcbot::cases::record::PreparedCase;
+    let f = fixture().await;
+    let s = CaseSettings::default();
+    let odd = "CPDB053 \0 NUL:\u{0} tab:\t quote:\" back:\\ 'single' emoji:🙂 ｷｬﾗ \u{7f}\u{1b}[31m\r\n end";
+    let d = f.engine.diagnose(odd);
+    let key = d.evidence.key();
+    let mut anonymous = new_case(&d, odd, "u1", "help", false);
+    anonymous.user_id = None;
+    let batch = [
+        PreparedCase::new(&anonymous, &key, &s),
+        PreparedCase::new(&anonymous, &key, &s),
+    ];
+    let r = f.db().record_prepared(&batch).await.unwrap();
+    assert!(!r[0].folded && !r[1].folded, "no user, no folding: {r:?}");
+    assert_eq!(r[1].id, r[0].id + 1);
+    let stored = f.db().get_case(r[0].id).await.unwrap().unwrap();
+    assert_eq!(stored.text, odd);
+    assert_eq!(stored.matches.len(), d.matches.len());
+
+    // The newest case is deleted; the next one still gets a fresh id.
+    sqlx::query("DELETE FROM cases WHERE id = ?")
+        .bind(r[1].id)
+        .execute(&f.db().pool)
+        .await
+        .unwrap();
+    let again = f.db().record_prepared(&batch[..1]).await.unwrap();
+    assert_eq!(
+        again[0].id,
+        r[1].id + 1,
+        "an id once handed out is never handed out again"
+    );
+}
+
 #[tokio::test]
 async fn record_stores_case_matches_and_opening_event() {
     let f = fixture().await;

@@ -1,8 +1,8 @@
 //! Writing new cases (`cases`, `case_match`, the opening event) and folding repeats.
 
 use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
 
-use super::events::insert_event;
 use super::store::{now_ms, retry_busy};
 use super::{CaseError, CaseSettings, MAX_CASE_TEXT_BYTES, NewCase, Recorded, Status};
 use crate::db::Db;
@@ -147,6 +147,10 @@ impl Db {
     /// Writes `cases` in one transaction, in order, so that a burst of chat messages takes the
     /// write lock (and pays for a commit) once. A case folds into an earlier one of the same
     /// batch exactly as it would into one written before.
+    ///
+    /// The batch costs the same few statements whatever its size (each statement is a round
+    /// trip to the database thread, and under a burst those round trips, each waiting for a
+    /// core busy with diagnoses, were most of the time a reply spent being recorded).
     #[tracing::instrument(skip_all, fields(n = cases.len()))]
     pub async fn record_prepared(&self, cases: &[PreparedCase]) -> Result<Vec<Recorded>, CaseError> {
         if cases.is_empty() {
@@ -155,13 +159,9 @@ impl Db {
         let recorded = retry_busy(|| async {
             // IMMEDIATE takes the write lock up front: a deferred transaction that reads
             // first and then writes can fail with BUSY_SNAPSHOT without the busy handler
-            // ever waiting.
+            // ever waiting. Holding it also makes the ids handed out below safe to use.
             let mut tx = self.begin_write().await?;
-            let now = now_ms();
-            let mut out = Vec::with_capacity(cases.len());
-            for case in cases {
-                out.push(write_case(&mut tx, case, now).await?);
-            }
+            let out = write_batch(&mut tx, cases, now_ms()).await?;
             tx.commit().await?;
             Ok(out)
         })
@@ -173,116 +173,196 @@ impl Db {
     }
 }
 
-/// Writes one case (or folds it into the same user's open case with the same evidence) and
-/// its history event.
-async fn write_case(conn: &mut sqlx::SqliteConnection, case: &PreparedCase, now: i64) -> Result<Recorded, CaseError> {
-    let (recorded, status) = match fold_into_earlier(conn, case, now).await? {
-        Some(folded) => folded,
-        None => open_case(conn, case, now).await?,
-    };
-    let kind = if recorded.folded { "repeat" } else { "opened" };
-    insert_event(
-        conn,
-        recorded.id,
-        now,
-        kind,
-        status,
-        &case.reporter,
-        None,
-        case.message_link.as_deref(),
-    )
-    .await?;
-    Ok(recorded)
+/// What a case of the batch folds into.
+#[derive(Clone, Copy)]
+struct Target {
+    id: i64,
+    status: Status,
 }
 
-/// A repeat (same platform user, same non-empty evidence key, the earlier case still open or
-/// answered and seen within the fold window) updates the earlier case; `None` if there is none.
-async fn fold_into_earlier(
+/// Writes a batch inside the caller's transaction: which cases repeat an earlier one (in the
+/// database or in this batch), then the new cases, their matches, every case's event and the
+/// repeats' updates, one statement each.
+async fn write_batch(
     conn: &mut sqlx::SqliteConnection,
-    case: &PreparedCase,
+    cases: &[PreparedCase],
     now: i64,
-) -> Result<Option<(Recorded, Status)>, CaseError> {
-    let (Some(user), false) = (case.user_id.as_deref(), case.key.is_empty()) else {
-        return Ok(None);
-    };
-    let earlier: Option<(i64, String)> = sqlx::query_as(
-        "SELECT id, status FROM cases
-         WHERE user_id = ? AND platform = ? AND evidence_key = ?
-           AND status IN ('open', 'answered') AND last_seen_at >= ?
-         ORDER BY last_seen_at DESC LIMIT 1",
+) -> Result<Vec<Recorded>, CaseError> {
+    let earlier = earlier_cases(conn, cases, now).await?;
+    // The next ids of `cases` (AUTOINCREMENT: never below an id once handed out, even if
+    // that case was purged). Safe because this transaction holds the write lock.
+    let last_id: i64 = sqlx::query_scalar(
+        "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'cases'), 0),
+                    coalesce((SELECT max(id) FROM cases), 0))",
     )
-    .bind(user)
-    .bind(&case.platform)
-    .bind(&case.key)
-    .bind(now.saturating_sub(case.window_ms))
-    .fetch_optional(&mut *conn)
-    .await?;
-    let Some((id, status)) = earlier else {
-        return Ok(None);
-    };
-    let mut status = status.parse().map_err(|e| CaseError::Corrupt {
-        id,
-        what: format!("{e}"),
-    })?;
-    if case.replied && status == Status::Open {
-        status = Status::Answered;
-    }
-    sqlx::query(
-        "UPDATE cases SET last_seen_at = ?, repeats = repeats + 1, replied = max(replied, ?), status = ?
-         WHERE id = ?",
-    )
-    .bind(now)
-    .bind(case.replied)
-    .bind(status.as_str())
-    .bind(id)
-    .execute(&mut *conn)
-    .await?;
-    Ok(Some((Recorded { id, folded: true }, status)))
-}
-
-/// A new case with its matches.
-async fn open_case(
-    conn: &mut sqlx::SqliteConnection,
-    case: &PreparedCase,
-    now: i64,
-) -> Result<(Recorded, Status), CaseError> {
-    let status = if case.replied { Status::Answered } else { Status::Open };
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO cases (created_at, last_seen_at, platform, workspace, channel, thread, message_link,
-                            user_id, user_name, text, text_bytes, text_truncated, evidence_key, replied, status)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         RETURNING id",
-    )
-    .bind(now)
-    .bind(now)
-    .bind(&case.platform)
-    .bind(case.workspace.as_deref())
-    .bind(case.channel.as_deref())
-    .bind(case.thread.as_deref())
-    .bind(case.message_link.as_deref())
-    .bind(case.user_id.as_deref())
-    .bind(case.user_name.as_deref())
-    .bind(&case.text)
-    .bind(case.original_bytes)
-    .bind(case.truncated)
-    .bind(&case.key)
-    .bind(case.replied)
-    .bind(status.as_str())
     .fetch_one(&mut *conn)
     .await?;
 
-    // Every match in one statement: each statement is a round trip to the database thread,
-    // and under a burst those round trips, not SQLite, were the cost of recording.
+    let mut targets: HashMap<(&str, &str, &str), Target> = HashMap::new();
+    let mut out = Vec::with_capacity(cases.len());
+    let mut new_rows = Vec::new();
+    let mut match_rows = Vec::new();
+    let mut event_rows = Vec::with_capacity(cases.len());
+    // id -> (repeats added, replied by any repeat, final status)
+    let mut repeats: BTreeMap<i64, (i64, bool, Status)> = BTreeMap::new();
+    let mut next_id = last_id;
+    for (i, case) in cases.iter().enumerate() {
+        let fold_key = case
+            .user_id
+            .as_deref()
+            .filter(|_| !case.key.is_empty())
+            .map(|u| (u, case.platform.as_str(), case.key.as_str()));
+        let target = fold_key.and_then(|k| targets.get(&k).copied().or_else(|| earlier.get(&i).copied()));
+        let (recorded, status) = match target {
+            Some(t) => {
+                let status = if case.replied && t.status == Status::Open {
+                    Status::Answered
+                } else {
+                    t.status
+                };
+                let r = repeats.entry(t.id).or_insert((0, false, status));
+                *r = (r.0 + 1, r.1 || case.replied, status);
+                (Recorded { id: t.id, folded: true }, status)
+            }
+            None => {
+                next_id += 1;
+                let status = if case.replied { Status::Answered } else { Status::Open };
+                new_rows.push(serde_json::json!([
+                    next_id,
+                    case.platform,
+                    case.workspace,
+                    case.channel,
+                    case.thread,
+                    case.message_link,
+                    case.user_id,
+                    case.user_name,
+                    case.text,
+                    case.original_bytes,
+                    case.truncated,
+                    case.key,
+                    case.replied,
+                    status.as_str(),
+                ]));
+                // `matches` is JSON already; spliced in, not parsed and written again.
+                match_rows.push(format!("[{next_id},{}]", case.matches));
+                (
+                    Recorded {
+                        id: next_id,
+                        folded: false,
+                    },
+                    status,
+                )
+            }
+        };
+        if let Some(k) = fold_key {
+            targets.insert(
+                k,
+                Target {
+                    id: recorded.id,
+                    status,
+                },
+            );
+        }
+        let kind = if recorded.folded { "repeat" } else { "opened" };
+        event_rows.push(serde_json::json!([
+            recorded.id,
+            kind,
+            status.as_str(),
+            case.reporter,
+            case.message_link
+        ]));
+        out.push(recorded);
+    }
+
+    if !new_rows.is_empty() {
+        sqlx::query(
+            "INSERT INTO cases (id, created_at, last_seen_at, platform, workspace, channel, thread, message_link,
+                                user_id, user_name, text, text_bytes, text_truncated, evidence_key, replied, status)
+             SELECT c.value ->> 0, ?2, ?2, c.value ->> 1, c.value ->> 2, c.value ->> 3, c.value ->> 4,
+                    c.value ->> 5, c.value ->> 6, c.value ->> 7, c.value ->> 8, c.value ->> 9,
+                    c.value ->> 10, c.value ->> 11, c.value ->> 12, c.value ->> 13
+             FROM json_each(?1) AS c ORDER BY c.key",
+        )
+        .bind(serde_json::Value::Array(new_rows).to_string())
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query(
+            "INSERT INTO case_match (case_id, rank, entry_id, title, topics, confidence, evidence)
+             SELECT c.value ->> 0, m.key, m.value ->> 0, m.value ->> 1, m.value ->> 2, m.value ->> 3, m.value ->> 4
+             FROM json_each(?) AS c, json_each(c.value, '$[1]') AS m",
+        )
+        .bind(format!("[{}]", match_rows.join(",")))
+        .execute(&mut *conn)
+        .await?;
+    }
+    if !repeats.is_empty() {
+        let rows: Vec<serde_json::Value> = repeats
+            .iter()
+            .map(|(id, (n, replied, status))| serde_json::json!([id, n, replied, status.as_str()]))
+            .collect();
+        sqlx::query(
+            "UPDATE cases SET last_seen_at = ?2, repeats = repeats + (r.value ->> 1),
+                              replied = max(replied, r.value ->> 2), status = r.value ->> 3
+             FROM json_each(?1) AS r WHERE cases.id = r.value ->> 0",
+        )
+        .bind(serde_json::Value::Array(rows).to_string())
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    }
+    // In batch order, as one case after the other would have written them.
     sqlx::query(
-        "INSERT INTO case_match (case_id, rank, entry_id, title, topics, confidence, evidence)
-         SELECT ?, m.key, m.value ->> 0, m.value ->> 1, m.value ->> 2, m.value ->> 3, m.value ->> 4
-         FROM json_each(?) AS m",
+        "INSERT INTO case_event (case_id, at, kind, status, by_whom, entry_id, note)
+         SELECT e.value ->> 0, ?2, e.value ->> 1, e.value ->> 2, e.value ->> 3, NULL, e.value ->> 4
+         FROM json_each(?1) AS e ORDER BY e.key",
     )
-    .bind(id)
-    .bind(&case.matches)
+    .bind(serde_json::Value::Array(event_rows).to_string())
+    .bind(now)
     .execute(&mut *conn)
     .await?;
-    Ok((Recorded { id, folded: false }, status))
+    Ok(out)
+}
+
+/// For each case of the batch that may fold (a platform user and a non-empty evidence key):
+/// that user's latest case with the same evidence, still open or answered and seen within the
+/// fold window, if there is one. Keyed by the case's index in the batch.
+async fn earlier_cases(
+    conn: &mut sqlx::SqliteConnection,
+    cases: &[PreparedCase],
+    now: i64,
+) -> Result<HashMap<usize, Target>, CaseError> {
+    let asks: Vec<serde_json::Value> = cases
+        .iter()
+        .map(|c| match c.user_id.as_deref().filter(|_| !c.key.is_empty()) {
+            Some(user) => serde_json::json!([user, c.platform, c.key, now.saturating_sub(c.window_ms)]),
+            None => serde_json::Value::Null,
+        })
+        .collect();
+    if asks.iter().all(serde_json::Value::is_null) {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(i64, i64, String)> = sqlx::query_as(
+        "SELECT a.key, c.id, c.status FROM json_each(?) AS a
+         JOIN cases AS c ON c.id = (
+             SELECT id FROM cases
+             WHERE user_id = a.value ->> 0 AND platform = a.value ->> 1 AND evidence_key = a.value ->> 2
+               AND status IN ('open', 'answered') AND last_seen_at >= a.value ->> 3
+             ORDER BY last_seen_at DESC LIMIT 1)
+         WHERE a.type = 'array'",
+    )
+    .bind(serde_json::Value::Array(asks).to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.into_iter()
+        .map(|(i, id, status)| {
+            let status = status.parse().map_err(|e| CaseError::Corrupt {
+                id,
+                what: format!("{e}"),
+            })?;
+            Ok((usize::try_from(i).unwrap_or(usize::MAX), Target { id, status }))
+        })
+        .collect()
 }
 
 /// A JSON array of strings.
