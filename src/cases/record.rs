@@ -1,6 +1,5 @@
 //! Writing new cases (`cases`, `case_match`, the opening event) and folding repeats.
 
-use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 use super::store::{now_ms, retry_busy};
@@ -80,6 +79,11 @@ impl PreparedCase {
     pub fn new(case: &NewCase<'_>, evidence_key: &str, settings: &CaseSettings) -> PreparedCase {
         let text = prepare_text(case.text, settings);
         let owned = |s: Option<&str>| s.map(str::to_string);
+        let mut redacted = Quotes {
+            settings: &settings.redact,
+            secrets: &text.secrets,
+            done: HashMap::new(),
+        };
         let matches: Vec<serde_json::Value> = case
             .diagnosis
             .matches
@@ -95,7 +99,7 @@ impl PreparedCase {
                     m.title,
                     json_strings(&m.topics),
                     confidence,
-                    evidence_json(&m.evidence, &settings.redact, &text.secrets),
+                    evidence_json(&m.evidence, &mut redacted),
                 ])
             })
             .collect();
@@ -373,9 +377,26 @@ fn json_strings(items: &[String]) -> String {
 
 /// Match evidence quotes the user's text: it gets the same redaction as the case text (IP
 /// addresses and profiles included when configured), and any secret value found in the whole
-/// text is removed even where the quote cut off its label.
-fn evidence_json(items: &[String], settings: &RedactSettings, secrets: &[String]) -> String {
-    let clean: Vec<Cow<'_, str>> = items.iter().map(|s| redact_known(s, settings, secrets)).collect();
+/// text is removed even where the quote cut off its label. The matches of one text mostly
+/// quote the same few lines, so each distinct quote is redacted once per case.
+struct Quotes<'a> {
+    settings: &'a RedactSettings,
+    secrets: &'a [String],
+    done: HashMap<&'a str, String>,
+}
+
+fn evidence_json<'a>(items: &'a [String], quotes: &mut Quotes<'a>) -> String {
+    let (settings, secrets) = (quotes.settings, quotes.secrets);
+    for s in items {
+        quotes
+            .done
+            .entry(s.as_str())
+            .or_insert_with(|| redact_known(s, settings, secrets).into_owned());
+    }
+    let clean: Vec<&str> = items
+        .iter()
+        .map(|s| quotes.done.get(s.as_str()).map_or("", String::as_str))
+        .collect();
     serde_json::to_string(&clean).unwrap_or_else(|_| "[]".to_string())
 }
 
