@@ -4,7 +4,9 @@
 //! Extraction knows IBM i, not the knowledge base: it runs the same whatever the KB holds,
 //! and every pass is linear in the text.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+
+use rustc_hash::FxHashMap;
 use std::sync::{Arc, LazyLock};
 
 use regex::Regex;
@@ -65,33 +67,44 @@ pub struct Evidence {
 /// distinct ids or codes must not cost a scan of every fact per fact.
 #[derive(Debug, Clone, Default)]
 struct FactIndex {
-    by_value: HashMap<(FactKind, String), usize>,
-    by_kind: HashMap<FactKind, Vec<usize>>,
+    /// Keyed by kind, then value: a lookup by `&str` needs no owned key (the scoring looks
+    /// facts up a few hundred times per message).
+    by_value: FxHashMap<FactKind, FxHashMap<String, usize>>,
+    by_kind: FxHashMap<FactKind, Vec<usize>>,
+    len: usize,
 }
 
 impl FactIndex {
     /// Adds `fact` or, when its (kind, value) is known, keeps the stronger sighting.
     fn push(&mut self, facts: &mut Vec<Fact>, fact: Fact) {
         crate::work::add(fact.value.len() + 1);
-        match self.by_value.get(&(fact.kind, fact.value.clone())) {
+        match self.get(fact.kind, &fact.value) {
             // Keep the strongest sighting; a job log repeats its messages.
-            Some(&i) => {
+            Some(i) => {
                 if facts[i].weight < fact.weight {
                     facts[i] = fact;
                 }
             }
             None => {
                 let i = facts.len();
-                self.by_value.insert((fact.kind, fact.value.clone()), i);
+                self.by_value
+                    .entry(fact.kind)
+                    .or_default()
+                    .insert(fact.value.clone(), i);
                 self.by_kind.entry(fact.kind).or_default().push(i);
+                self.len += 1;
                 facts.push(fact);
             }
         }
     }
 
+    fn get(&self, kind: FactKind, value: &str) -> Option<usize> {
+        self.by_value.get(&kind)?.get(value).copied()
+    }
+
     fn contains(&self, kind: FactKind, value: &str) -> bool {
         crate::work::add(value.len() + 1);
-        self.by_value.contains_key(&(kind, value.to_string()))
+        self.get(kind, value).is_some()
     }
 }
 
@@ -131,7 +144,7 @@ impl Evidence {
 
     /// Whether the index describes `facts` (it does unless `facts` was changed by hand).
     fn indexed(&self) -> bool {
-        self.index.by_value.len() == self.facts.len()
+        self.index.len == self.facts.len()
     }
 
     pub fn of(&self, kind: FactKind) -> FactsOf<'_> {
@@ -152,7 +165,7 @@ impl Evidence {
 
     pub fn find(&self, kind: FactKind, value: &str) -> Option<&Fact> {
         if self.indexed() {
-            let &i = self.index.by_value.get(&(kind, value.to_string()))?;
+            let i = self.index.get(kind, value)?;
             return self.facts.get(i).filter(|f| f.kind == kind && f.value == value);
         }
         self.of(kind).find(|f| f.value == value)

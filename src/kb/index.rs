@@ -329,20 +329,23 @@ impl Kb {
     pub fn pattern_hits(&self, text: &str, lower: &str) -> Vec<(usize, usize)> {
         let mut candidates: Vec<(usize, usize)> = self.unanchored.clone();
         if let Some(ac) = &self.anchors {
-            let mut seen_literal = HashSet::new();
-            let mut present: HashSet<(usize, usize)> = HashSet::new();
+            // (slot, clause) pairs whose literal is in the text; sorted and counted per slot
+            // rather than hashed (a chat message turns up a few hundred of them).
+            let mut seen_literal = vec![false; self.anchor_owners.len()];
+            let mut present: Vec<(usize, usize)> = Vec::new();
             for m in ac.find_overlapping_iter(lower) {
-                if seen_literal.insert(m.pattern().as_usize()) {
-                    present.extend(self.anchor_owners[m.pattern().as_usize()].iter().copied());
+                let p = m.pattern().as_usize();
+                if let Some(seen) = seen_literal.get_mut(p)
+                    && !std::mem::replace(seen, true)
+                {
+                    present.extend_from_slice(&self.anchor_owners[p]);
                 }
             }
-            let mut clauses_present: HashMap<usize, usize> = HashMap::new();
-            for (slot, _) in &present {
-                *clauses_present.entry(*slot).or_default() += 1;
-            }
-            for (slot, n) in clauses_present {
-                let (i, j, needed) = self.anchored[slot];
-                if n == needed {
+            present.sort_unstable();
+            present.dedup();
+            for run in present.chunk_by(|a, b| a.0 == b.0) {
+                let (i, j, needed) = self.anchored[run[0].0];
+                if run.len() == needed {
                     candidates.push((i, j));
                 }
             }
