@@ -121,7 +121,15 @@ impl Present {
     }
 
     pub fn allows(&self, needs: Needs) -> bool {
-        needs.iter().all(|clause| clause.iter().any(|l| self.has(l)))
+        // A text usually holds a handful of the literals, and a clause can list thirty
+        // (the password labels of every language): walk whichever side is shorter.
+        needs.iter().all(|clause| {
+            if clause.len() > 4 * self.literals.len() {
+                self.literals.iter().any(|l| clause.contains(l))
+            } else {
+                clause.iter().any(|l| self.has(l))
+            }
+        })
     }
 }
 
@@ -173,6 +181,25 @@ mod tests {
         let text = "\u{212A}erberos";
         assert!(WORD.regex().is_match(text));
         assert!(WORD.regex_for(&lits.scan(&crate::kb::anchor::fold(text))).is_some());
+    }
+
+    /// Long clauses are walked from the text's side, short ones from the clause's: the same
+    /// answer either way.
+    #[test]
+    fn a_clause_is_met_by_any_of_its_literals_long_or_short() {
+        const LONG: &[&str] = &["a1", "b2", "c3", "d4", "e5", "f6", "g7", "h8", "i9", "j0"];
+        static NEEDS: &[&[&str]] = &[LONG, &["zz"]];
+        let lits = Literals::of_needs([NEEDS]);
+        let scan = |t: &str| lits.scan(&crate::kb::anchor::fold(t));
+        assert!(scan("x h8 zz").allows(NEEDS));
+        assert!(scan("A1 ZZ").allows(NEEDS));
+        assert!(!scan("h8 only").allows(NEEDS), "the second clause is missing");
+        assert!(!scan("zz only").allows(NEEDS), "none of the long clause");
+        assert!(!scan("nothing").allows(NEEDS));
+        assert!(scan("nothing").allows(&[]), "no clause: always allowed");
+        // Many literals present, short clause: looked up in the text's list.
+        assert!(scan("a1 b2 c3 d4 e5 f6 g7 zz").allows(&[&["zz"]]));
+        assert!(!scan("a1 b2 c3 d4 e5 f6 g7").allows(&[&["zz"]]));
     }
 
     #[test]
