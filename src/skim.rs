@@ -684,6 +684,8 @@ struct State {
     seen_page_header: bool,
     any_content: bool,
     last_job_header: Option<String>,
+    /// The last job header line as it was, whose words are `last_job_header`.
+    last_job_line: String,
     /// Scratch buffers of [`Skimmer::chunk`], kept from one chunk to the next.
     norm: String,
     starts: Vec<usize>,
@@ -700,11 +702,16 @@ impl State {
         }
         if line.contains("Job name") && line.contains(". :") {
             // The header with its spacing evened out, compared word by word before it is
-            // built: the same job's header comes back on every page.
+            // built: the same job's header comes back on every page, mostly the very same line.
+            if line == self.last_job_line {
+                return false;
+            }
             let same = self
                 .last_job_header
                 .as_deref()
                 .is_some_and(|last| same_words(line, last));
+            self.last_job_line.clear();
+            self.last_job_line.push_str(line);
             if !same {
                 self.last_job_header = Some(line.split_whitespace().collect::<Vec<_>>().join(" "));
                 return true;
