@@ -90,10 +90,15 @@ fn main() {
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|x| x == "rs"))
         .collect();
-    // The indexes the snapshot keeps are built here too; and Cargo.lock, because the
+    // The indexes and the gate's parsed cues the snapshot keeps are built here too; and Cargo.lock, because the
     // snapshot's lookup tables hash their keys with a dependency's hasher (`kb::flat`) and
     // its body is postcard: a dependency update must not read tables hashed the old way.
-    for f in ["src/rank/sim.rs", "src/rank/lexicon.rs", "Cargo.lock"] {
+    for f in [
+        "src/rank/sim.rs",
+        "src/rank/lexicon.rs",
+        "src/rank/gate.rs",
+        "Cargo.lock",
+    ] {
         let p = manifest.join(f);
         println!("cargo:rerun-if-changed={}", p.display());
         // A source tree without a lock file (none is generated yet) hashes the sources only.
@@ -115,7 +120,7 @@ fn main() {
     }
     let out = Path::new(&out_dir).join("kb_code_hash.rs");
     let code = format!(
-        "/// Hash of src/kb/*.rs, src/rank/sim.rs, src/rank/lexicon.rs and Cargo.lock at build time.\npub const HASH: &str = {:?};\n",
+        "/// Hash of src/kb/*.rs, src/rank/sim.rs, src/rank/lexicon.rs, src/rank/gate.rs and Cargo.lock at build time.\npub const HASH: &str = {:?};\n",
         h.hex()
     );
     std::fs::write(&out, code).unwrap_or_else(|e| panic!("cannot write {}: {e}", out.display()));

@@ -19,6 +19,9 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use crate::input::{self, InputError};
 use crate::kb::Kb;
 
+/// A message id's seven ASCII bytes.
+type Id = [u8; 7];
+
 /// Inputs at least this large are skimmed; smaller ones are read whole, every line.
 pub const SKIM_FROM_BYTES: usize = 2 * 1024 * 1024;
 /// Bytes read and normalised at a time.
@@ -140,10 +143,14 @@ pub struct Skimmed {
 pub struct Skimmer {
     /// `None` only if the automaton cannot be built (it always can: a few hundred literals).
     markers: Option<AhoCorasick>,
+    /// The markers, lower case and sorted: the automaton's patterns in order.
+    literals: Vec<String>,
     /// Per marker: every line read (true) or the first [`ONCE`].
     every: Vec<bool>,
+    /// Whether a marker holds a line end: then a chunk is scanned in one piece.
+    multiline: bool,
     /// Ids the KB lists or its conditions name: every line read.
-    kb_ids: HashSet<String>,
+    kb_ids: HashSet<Id, rustc_hash::FxBuildHasher>,
 }
 
 impl Skimmer {
@@ -161,22 +168,28 @@ impl Skimmer {
         // still be seen.
         // Not a DFA: over a thousand literals make it 6 MB and 20 ms to build, and it scans a
         // job log full of hits no faster than the contiguous NFA chosen by default.
-        let markers = AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
-            .build(literals.iter().map(|(l, _)| l))
-            .ok();
+        let markers = marker_automaton(literals.iter().map(|(l, _)| l.as_str())).ok();
         let every = literals.iter().map(|(_, e)| *e).collect();
-        let mut kb_ids: HashSet<String> = HashSet::new();
+        let multiline = literals.iter().any(|(l, _)| l.contains('\n'));
+        let literals = literals.into_iter().map(|(l, _)| l).collect();
+        // An id of another length can never be a seven-byte word of the text.
+        let id_of = |s: &String| Id::try_from(s.as_bytes()).ok();
+        let mut kb_ids: HashSet<Id, rustc_hash::FxBuildHasher> = HashSet::default();
         for e in &kb.entries {
-            kb_ids.extend(e.message_ids.iter().cloned());
+            kb_ids.extend(e.message_ids.iter().filter_map(id_of));
             for c in &e.conditions {
                 if let crate::kb::When::Message { id } = &c.when {
-                    kb_ids.insert(id.clone());
+                    kb_ids.extend(id_of(id));
                 }
             }
         }
-        Skimmer { markers, every, kb_ids }
+        Skimmer {
+            markers,
+            literals,
+            every,
+            multiline,
+            kb_ids,
+        }
     }
 
     /// Skims everything `reader` yields (at most [`input::MAX_INPUT_BYTES`]); `progress` is
@@ -241,6 +254,7 @@ impl Skimmer {
     /// Normalises one chunk of whole lines and selects from it.
     fn chunk(&self, raw: &[u8], last: bool, st: &mut State) {
         crate::work::add(raw.len());
+        let plain = is_plain(raw);
         let text = match std::str::from_utf8(raw) {
             Ok(s) => std::borrow::Cow::Borrowed(s),
             Err(_) => {
@@ -248,7 +262,12 @@ impl Skimmer {
                 String::from_utf8_lossy(raw)
             }
         };
-        let (control, chars) = input::control_chars(&text);
+        let (control, chars) = if plain {
+            // What `control_chars` says of printable ASCII, without looking again.
+            (0, text.len())
+        } else {
+            input::control_chars(&text)
+        };
         st.control += control;
         st.chars += chars;
         // Normalised lines of this chunk, each with its start in `norm`.
@@ -265,7 +284,7 @@ impl Skimmer {
         if !body.is_empty() || !last {
             for line in body.split('\n') {
                 starts.push(norm.len());
-                input::clean_line(line, &mut norm);
+                push_line(line, plain, &mut norm);
             }
         }
         let n = starts.len();
@@ -292,17 +311,22 @@ impl Skimmer {
         seed.resize(n, false);
         for start in id_shaped(norm.as_bytes()) {
             let k = line_at(start);
-            let id = norm[start..start + 7].to_ascii_uppercase();
-            if !crate::kb::is_message_id(&id) {
+            // Seven ASCII word bytes (see `id_shaped`), kept as bytes: no string per word.
+            let Ok(mut id) = Id::try_from(&norm.as_bytes()[start..start + 7]) else {
                 continue;
-            }
+            };
+            id.make_ascii_uppercase();
+            let Some(text) = std::str::from_utf8(&id).ok().filter(|t| crate::kb::is_message_id(t)) else {
+                continue;
+            };
+            let interesting = always_interesting(text);
             let no = st.lines_before + k + 1;
             let seen = {
-                let e = st.ids.entry(id.clone()).or_insert((no, 0));
+                let e = st.ids.entry(id).or_insert((no, 0));
                 e.1 += 1;
                 e.1
             };
-            if self.kb_ids.contains(&id) || (always_interesting(&id) && seen <= ONCE) {
+            if self.kb_ids.contains(&id) || (interesting && seen <= ONCE) {
                 seed[k] = true;
             }
         }
@@ -310,17 +334,77 @@ impl Skimmer {
         if st.marker_counts.len() != self.every.len() {
             st.marker_counts = vec![0; self.every.len()];
         }
-        for m in self.markers.iter().flat_map(|ac| ac.find_overlapping_iter(&norm)) {
-            let k = line_at(m.start());
-            if seed[k] {
-                continue;
+        // The chunk is scanned in slices of whole lines; between slices the automaton may be
+        // rebuilt without the markers whose [`ONCE`] lines have been read (see `Live`).
+        let mut from = 0;
+        while from < n {
+            let mut to = from + 1;
+            while to < n && (self.multiline || starts[to] - starts[from] < SLICE) {
+                to += 1;
             }
-            let p = m.pattern().as_usize();
-            let count = &mut st.marker_counts[p];
-            if self.every[p] || *count < ONCE {
-                *count += 1;
-                seed[k] = true;
+            let span = starts[from]..starts.get(to).map_or(norm.len(), |&s| s);
+            let scanned = span.len();
+            let (ac, ids) = match &st.live {
+                Some(live) => (Some(&live.ac), Some(&live.ids)),
+                None => (self.markers.as_ref(), None),
+            };
+            let take = |p: usize, counts: &mut [u32], spent: &mut usize| {
+                let count = &mut counts[p];
+                let live = self.every[p] || *count < ONCE;
+                if live {
+                    *count += 1;
+                    if !self.every[p] && *count == ONCE {
+                        *spent += 1;
+                    }
+                }
+                live
+            };
+            let pattern = |m: &aho_corasick::Match| {
+                ids.map_or(m.pattern().as_usize(), |ids| ids[m.pattern().as_usize()] as usize)
+            };
+            match ac {
+                None => {}
+                Some(ac) if self.multiline => {
+                    for m in ac.find_overlapping_iter(aho_corasick::Input::new(&norm).span(span)) {
+                        let k = line_at(m.start());
+                        if !seed[k] && take(pattern(&m), &mut st.marker_counts, &mut st.spent) {
+                            seed[k] = true;
+                        }
+                    }
+                }
+                Some(ac) => {
+                    // Line by line (no marker crosses a line end, so a line's hits are the
+                    // same as in the whole text, in the same order): the first hit of a live
+                    // marker selects the line and the rest of it is not looked at. A line
+                    // that had no live marker never will (markers only ever die), so a line
+                    // seen before without one is not scanned again: job logs repeat their
+                    // page headers, column lines and message texts.
+                    for k in from..to {
+                        if seed[k] {
+                            continue;
+                        }
+                        let line = &norm[starts[k]..line_end(k)];
+                        if st.clean.contains(line) {
+                            continue;
+                        }
+                        let input = aho_corasick::Input::new(&norm).span(starts[k]..line_end(k));
+                        let hit = ac
+                            .find_overlapping_iter(input)
+                            .any(|m| take(pattern(&m), &mut st.marker_counts, &mut st.spent));
+                        if hit {
+                            seed[k] = true;
+                        } else if st.clean_bytes < CLEAN_BYTES {
+                            st.clean_bytes += line.len();
+                            st.clean.insert(line.to_string());
+                        }
+                    }
+                }
             }
+            st.scanned += scanned;
+            if st.scanned >= st.next_check {
+                self.refresh(st);
+            }
+            from = to;
         }
         for (k, s) in seed.iter_mut().enumerate() {
             let line = &norm[starts[k]..line_end(k)];
@@ -382,6 +466,57 @@ impl Skimmer {
     }
 }
 
+/// Bytes of lines scanned for markers between two looks at whether the automaton is worth
+/// rebuilding; the looks then come at doubling distances.
+const SLICE: usize = 64 * 1024;
+
+/// Bytes of distinct lines remembered as holding no live marker: enough for the repeated lines
+/// of any job log, and a bound on the memory they take.
+const CLEAN_BYTES: usize = 1024 * 1024;
+
+/// The marker automaton: overlapping, ignoring ASCII case. Not a DFA: over a thousand
+/// literals make it 6 MB and 20 ms to build, and it scans a job log full of hits no faster
+/// than the contiguous NFA chosen by default.
+fn marker_automaton<'a>(literals: impl IntoIterator<Item = &'a str>) -> Result<AhoCorasick, aho_corasick::BuildError> {
+    AhoCorasickBuilder::new()
+        .ascii_case_insensitive(true)
+        .match_kind(MatchKind::Standard)
+        .build(literals)
+}
+
+/// The markers still worth finding: a once-marker whose [`ONCE`] lines have been read does
+/// nothing more, however often it comes, and a job log repeats the same few words on every
+/// page (hundreds of thousands of hits in 10 MB). The automaton without them reports the
+/// other markers' hits in the same order (by end, then longer first, then marker order,
+/// which the renumbering keeps), so the lines selected are the same.
+struct Live {
+    ac: AhoCorasick,
+    /// Live pattern -> marker.
+    ids: Vec<u32>,
+}
+
+impl Skimmer {
+    /// Rebuilds the live automaton if markers were spent since the last build. Looks come at
+    /// doubling amounts of text scanned, so a skim builds it at most a few dozen times
+    /// whatever the input (and never more often than markers get spent).
+    fn refresh(&self, st: &mut State) {
+        st.next_check = st.scanned.saturating_mul(2);
+        if st.spent == st.spent_at_build {
+            return;
+        }
+        let ids: Vec<u32> = (0..self.literals.len())
+            .filter(|&p| self.every[p] || st.marker_counts[p] < ONCE)
+            .filter_map(|p| u32::try_from(p).ok())
+            .collect();
+        crate::work::add(ids.len());
+        // A failure to build keeps the automaton before, which finds the same lines.
+        if let Ok(ac) = marker_automaton(ids.iter().map(|&p| self.literals[p as usize].as_str())) {
+            st.live = Some(Live { ac, ids });
+            st.spent_at_build = st.spent;
+        }
+    }
+}
+
 /// Classes of [`BYTE_CLASS`]: an ASCII word byte (`[0-9A-Za-z_]`), a letter, a hex digit.
 const WORD: u8 = 1;
 const LETTER: u8 = 2;
@@ -436,11 +571,79 @@ fn id_shaped(text: &[u8]) -> impl Iterator<Item = usize> + '_ {
 /// A line that starts a message block: a printed or bare message line (its first word starts
 /// with a message id, or is `*NONE`), or an empty line.
 fn is_block_start(line: &str) -> bool {
-    let t = line.trim_start();
-    let Some(first) = t.split_whitespace().next() else {
-        return true;
-    };
-    first == "*NONE" || first.get(..7).is_some_and(crate::kb::is_message_id)
+    let t = trim_start(line);
+    // The first word starts with an id exactly when the text does (an id holds no space);
+    // it is `*NONE` when the text starts so and the word ends there.
+    t.is_empty()
+        || t.get(..7).is_some_and(crate::kb::is_message_id)
+        || t.strip_prefix("*NONE")
+            .is_some_and(|rest| rest.chars().next().is_none_or(char::is_whitespace))
+}
+
+/// Whether `line`'s words joined by single spaces are `joined`, without building the join.
+fn same_words(line: &str, joined: &str) -> bool {
+    if !line.is_ascii() {
+        return line.split_whitespace().collect::<Vec<_>>().join(" ") == joined;
+    }
+    // ASCII whitespace as `char::is_whitespace` has it (vertical tab included).
+    let ws = |b: u8| b == b' ' || (0x09..=0x0d).contains(&b);
+    let (line, joined) = (line.as_bytes(), joined.as_bytes());
+    let (mut i, mut j) = (0, 0);
+    loop {
+        while i < line.len() && ws(line[i]) {
+            i += 1;
+        }
+        if i == line.len() {
+            return j == joined.len();
+        }
+        if j > 0 {
+            if joined.get(j) != Some(&b' ') {
+                return false;
+            }
+            j += 1;
+        }
+        while i < line.len() && !ws(line[i]) {
+            if joined.get(j) != Some(&line[i]) {
+                return false;
+            }
+            i += 1;
+            j += 1;
+        }
+    }
+}
+
+/// `str::trim_start`, quicker on the runs of ASCII spaces that indent job-log lines.
+fn trim_start(line: &str) -> &str {
+    let i = line.bytes().position(|b| b != b' ').unwrap_or(line.len());
+    let t = &line[i..];
+    if t.as_bytes().first().is_some_and(u8::is_ascii_graphic) {
+        t
+    } else {
+        t.trim_start()
+    }
+}
+
+/// Appends `line` and a line end to `norm`, normalised as [`input::clean_line`] does. A line
+/// of a plain chunk (see [`is_plain`]) stays as it is unless it is quoted.
+fn push_line(line: &str, plain: bool, norm: &mut String) {
+    if plain && !matches!(line.bytes().find(|&b| b != b' '), Some(b'>' | b'&')) {
+        norm.push_str(line);
+        norm.push('\n');
+    } else {
+        input::clean_line(line, norm);
+    }
+}
+
+/// Whether every byte is printable ASCII other than a backtick, or a line end: then
+/// normalising a line changes nothing unless it starts with a quote marker (`>` or `&gt;`
+/// after spaces), and no character is a control character. One pass the compiler turns
+/// into vector instructions, instead of a look at every character of every line.
+fn is_plain(raw: &[u8]) -> bool {
+    raw.chunks(4096).all(|block| {
+        block.iter().fold(true, |ok, &b| {
+            ok & ((b.wrapping_sub(0x20) < 0x5f) & (b != b'`') | (b == b'\n'))
+        })
+    })
 }
 
 fn memchr_last_newline(b: &[u8]) -> Option<usize> {
@@ -459,8 +662,19 @@ pub enum SkimError {
 struct State {
     out: Skimmed,
     /// Message id -> (first line, lines seen on).
-    ids: HashMap<String, (usize, u32)>,
+    ids: HashMap<Id, (usize, u32), rustc_hash::FxBuildHasher>,
     marker_counts: Vec<u32>,
+    /// Once-markers whose lines have all been read, and how many were when the live
+    /// automaton was built.
+    spent: usize,
+    spent_at_build: usize,
+    live: Option<Live>,
+    /// Distinct lines found holding no live marker (see [`CLEAN_BYTES`]).
+    clean: HashSet<String, rustc_hash::FxBuildHasher>,
+    clean_bytes: usize,
+    /// Bytes scanned for markers, and when to look at rebuilding the automaton next.
+    scanned: usize,
+    next_check: usize,
     lines_before: usize,
     last_emitted: usize,
     forward: usize,
@@ -470,6 +684,8 @@ struct State {
     seen_page_header: bool,
     any_content: bool,
     last_job_header: Option<String>,
+    /// The last job header line as it was, whose words are `last_job_header`.
+    last_job_line: String,
     /// Scratch buffers of [`Skimmer::chunk`], kept from one chunk to the next.
     norm: String,
     starts: Vec<usize>,
@@ -485,9 +701,19 @@ impl State {
             return true;
         }
         if line.contains("Job name") && line.contains(". :") {
-            let key = line.split_whitespace().collect::<Vec<_>>().join(" ");
-            if self.last_job_header.as_deref() != Some(key.as_str()) {
-                self.last_job_header = Some(key);
+            // The header with its spacing evened out, compared word by word before it is
+            // built: the same job's header comes back on every page, mostly the very same line.
+            if line == self.last_job_line {
+                return false;
+            }
+            let same = self
+                .last_job_header
+                .as_deref()
+                .is_some_and(|last| same_words(line, last));
+            self.last_job_line.clear();
+            self.last_job_line.push_str(line);
+            if !same {
+                self.last_job_header = Some(line.split_whitespace().collect::<Vec<_>>().join(" "));
                 return true;
             }
         }
@@ -515,7 +741,11 @@ impl State {
         if !self.any_content {
             return Err(SkimError::Input(InputError::Empty));
         }
-        let mut ids: Vec<(String, usize)> = self.ids.into_iter().map(|(id, (line, _))| (id, line)).collect();
+        let mut ids: Vec<(String, usize)> = self
+            .ids
+            .into_iter()
+            .map(|(id, (line, _))| (String::from_utf8_lossy(&id).into_owned(), line))
+            .collect();
         ids.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
         self.out.ids = ids;
         self.out.total_lines = self.lines_before;
@@ -527,6 +757,7 @@ impl State {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::strategy::Strategy as _;
 
     fn by_regex(text: &[u8]) -> Vec<usize> {
         let re = regex::bytes::Regex::new(r"(?i-u)\b[a-z]{3}[0-9a-f]{4}\b").unwrap();
@@ -550,7 +781,67 @@ mod tests {
         }
     }
 
+    /// What `is_block_start` was before its ASCII shortcuts.
+    fn block_start_reference(line: &str) -> bool {
+        let t = line.trim_start();
+        let Some(first) = t.split_whitespace().next() else {
+            return true;
+        };
+        first == "*NONE" || first.get(..7).is_some_and(crate::kb::is_message_id)
+    }
+
+    fn plain_reference(raw: &[u8]) -> bool {
+        raw.iter()
+            .all(|&b| b == b'\n' || ((0x20..0x7f).contains(&b) && b != b'`'))
+    }
+
+    #[test]
+    fn shortcuts_agree_with_what_they_replace() {
+        for line in [
+            "",
+            "   ",
+            "\u{a0}CPF9898 x",
+            "  *NONE",
+            "*NONE\u{a0}x",
+            "*NONEx",
+            "\t\x0bCPDB053",
+            "CPDB05",
+            "CPDB053é",
+            "   Job name . . :   A   B",
+        ] {
+            assert_eq!(is_block_start(line), block_start_reference(line), "{line:?}");
+        }
+        assert!(same_words("  Job  name\t. :\x0bX ", "Job name . : X"));
+        assert!(!same_words("Job name . : X Y", "Job name . : X"));
+        assert!(!same_words("Job name", "Job name . : X"));
+        assert!(same_words("Job\u{a0}name", "Job name"));
+        assert!(is_plain(b"CPF9898 x\n  > q\n"));
+        assert!(!is_plain(b"a\tb") && !is_plain(b"`x`") && !is_plain("é".as_bytes()) && !is_plain(b"\x7f"));
+    }
+
     proptest::proptest! {
+        #[test]
+        fn shortcuts_agree_on_any_text(
+            text in proptest::collection::vec(proptest::sample::select(vec![
+                " ", "\t", "\x0b", "\u{a0}", "\u{3000}", "*NONE", "CPF9898", "cpf9898", "CPDB05", "3", "x",
+                "Job", ".", ":", "é", "\r", "`", ">", "&gt;", "```", "\x7f",
+            ]), 0..12).prop_map(|parts| parts.concat()),
+            other in proptest::collection::vec(proptest::sample::select(vec![" ", "Job", "x", "\t"]), 0..6)
+                .prop_map(|parts| parts.concat()),
+        ) {
+            proptest::prop_assert_eq!(is_block_start(&text), block_start_reference(&text));
+            let joined = text.split_whitespace().collect::<Vec<_>>().join(" ");
+            proptest::prop_assert!(same_words(&text, &joined));
+            let other_joined = other.split_whitespace().collect::<Vec<_>>().join(" ");
+            proptest::prop_assert_eq!(same_words(&text, &other_joined), joined == other_joined);
+            proptest::prop_assert_eq!(is_plain(text.as_bytes()), plain_reference(text.as_bytes()));
+            let plain = is_plain(text.as_bytes());
+            let (mut fast, mut slow) = (String::new(), String::new());
+            push_line(&text, plain, &mut fast);
+            input::clean_line(&text, &mut slow);
+            proptest::prop_assert_eq!(fast, slow);
+        }
+
         #[test]
         fn id_shaped_matches_the_regex_on_any_bytes(
             text in proptest::collection::vec(proptest::sample::select(

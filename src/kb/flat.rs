@@ -10,6 +10,8 @@ use std::hash::Hasher;
 
 use serde::{Deserialize, Serialize};
 
+use super::packed::Pod;
+
 /// A fixed (unkeyed) hash, the same in every process: the tables are written to disk.
 fn hash(key: &str) -> u64 {
     let mut h = rustc_hash::FxHasher::default();
@@ -21,8 +23,10 @@ fn hash(key: &str) -> u64 {
 #[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Keys {
     /// Sorted; equal hashes are ordered by key.
+    #[serde(with = "super::packed")]
     hashes: Vec<u64>,
     /// End of each key in `blob`; a key starts where the one before ends.
+    #[serde(with = "super::packed")]
     ends: Vec<u32>,
     blob: String,
 }
@@ -100,9 +104,12 @@ impl Keys {
 
 /// Lists of items, one per position, laid end to end.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(bound(serialize = "T: Pod", deserialize = "T: Pod"))]
 pub struct Lists<T> {
     /// `starts[i]..starts[i + 1]` are the items of list `i`; one more start than lists.
+    #[serde(with = "super::packed")]
     starts: Vec<u32>,
+    #[serde(with = "super::packed")]
     items: Vec<T>,
 }
 

@@ -5,7 +5,8 @@
 //! and a deletion index for typo-tolerant terms.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 
@@ -22,12 +23,21 @@ pub struct Kb {
     by_message: HashMap<String, Vec<usize>>,
     by_code: HashMap<u32, Vec<usize>>,
     by_status: HashMap<String, Vec<usize>>,
-    phrases: Option<AhoCorasick>,
-    /// Phrase automaton pattern index -> entries that list the phrase.
+    /// Every distinct phrase, and the same folded to ASCII lower case (what the phrase
+    /// automaton compares, which ignores ASCII case).
+    phrase_list: Vec<String>,
+    phrase_folded: Vec<String>,
+    /// Phrase index -> entries that list the phrase.
     phrase_owners: Vec<Vec<usize>>,
-    /// Anchor literals of all patterns; automaton index -> (pattern slot, clause) pairs.
-    anchors: Option<AhoCorasick>,
+    /// Anchor literals of all patterns; literal index -> (pattern slot, clause) pairs.
+    anchor_list: Vec<String>,
     anchor_owners: Vec<Vec<(usize, usize)>>,
+    /// One automaton for the phrases and one for the anchors, built when a text is long or
+    /// the process has looked at enough texts (see [`Kb::automata`]); until then each
+    /// literal is looked for on its own, which gives the same hits.
+    automata: OnceLock<Option<Automata>>,
+    /// Texts looked at without the automata.
+    short_scans: AtomicUsize,
     /// Pattern slot -> (entry, pattern within the entry, number of clauses).
     anchored: Vec<(usize, usize, usize)>,
     /// Patterns without a required literal: tried on every text.
@@ -43,10 +53,25 @@ pub struct Kb {
     /// The words of each problem learned from the labelled cases (`kb/model/lexicon.tsv`);
     /// empty until [`Kb::with_lexicon`] sets the KB's own.
     pub lexicon: crate::rank::Lexicon,
-    /// Every phrase and pattern anchor, for skimming large inputs (see [`crate::skim`]).
-    literals: Vec<String>,
-    skimmer: std::sync::OnceLock<crate::skim::Skimmer>,
+    skimmer: OnceLock<crate::skim::Skimmer>,
 }
+
+/// The automata of [`Kb::phrase_hits`] and [`Kb::pattern_hits`].
+#[derive(Debug)]
+struct Automata {
+    phrases: Option<AhoCorasick>,
+    anchors: Option<AhoCorasick>,
+}
+
+/// Texts up to this long are searched literal by literal while the automata are not built:
+/// building them costs some 20 M instructions (about 4 ms), more than a one-shot command
+/// spends on a chat message in all; a literal-by-literal search (memchr's vectorised
+/// `memmem`) costs a few hundred instructions per literal plus about one per 16 bytes of
+/// text, some 5 M for the KB's ~1,200 literals at this length (the lines a skim selects
+/// from a large job log are usually shorter).
+const SHORT_TEXT: usize = 64 * 1024;
+/// After this many texts a process (the chat bot) builds the automata once.
+const SHORT_SCANS: usize = 16;
 
 /// The terms of the KB's entries for word and typo-tolerant lookups, laid out flat (see
 /// [`super::flat`]) so that the KB snapshot keeps it as built.
@@ -57,6 +82,7 @@ pub struct Words {
     /// Term -> entries whose title, tags, phrases or ids contain it.
     owners: Lists<usize>,
     /// Term -> its inverse document frequency.
+    #[serde(with = "super::packed")]
     idf: Vec<f64>,
     /// Typo index: every term with one or two characters deleted ...
     deletions: Keys,
@@ -196,31 +222,6 @@ impl Kb {
                 }
             }
         }
-        let phrases = if phrase_list.is_empty() {
-            None
-        } else {
-            Some(
-                AhoCorasickBuilder::new()
-                    .ascii_case_insensitive(true)
-                    .match_kind(MatchKind::Standard)
-                    .kind(Some(AhoCorasickKind::ContiguousNFA))
-                    .dense_depth(0)
-                    .build(&phrase_list)
-                    .map_err(|e| CompileError(e.to_string()))?,
-            )
-        };
-        let anchors = if anchor_list.is_empty() {
-            None
-        } else {
-            Some(
-                AhoCorasickBuilder::new()
-                    .kind(Some(AhoCorasickKind::ContiguousNFA))
-                    .dense_depth(0)
-                    .build(&anchor_list)
-                    .map_err(|e| CompileError(e.to_string()))?,
-            )
-        };
-        let literals: Vec<String> = phrase_list.iter().chain(&anchor_list).cloned().collect();
         let Built { words, sim } = built.unwrap_or_else(|| Built {
             words: Words::build(&entries),
             sim: crate::rank::sim::SimIndex::build(&entries),
@@ -236,15 +237,17 @@ impl Kb {
             by_message,
             by_code,
             by_status,
-            phrases,
+            phrase_folded: phrase_list.iter().map(|p| p.to_ascii_lowercase()).collect(),
+            phrase_list,
             phrase_owners,
-            anchors,
+            anchor_list,
             anchor_owners,
+            automata: OnceLock::new(),
+            short_scans: AtomicUsize::new(0),
             anchored,
             unanchored,
             words,
-            literals,
-            skimmer: std::sync::OnceLock::new(),
+            skimmer: OnceLock::new(),
         })
     }
 
@@ -263,7 +266,98 @@ impl Kb {
 
     /// Every phrase and pattern anchor of the KB (lower case).
     pub fn literals(&self) -> impl Iterator<Item = &str> {
-        self.literals.iter().map(String::as_str)
+        self.phrase_list.iter().chain(&self.anchor_list).map(String::as_str)
+    }
+
+    /// The automata, when `text_len` or the number of texts seen makes them worth building.
+    fn automata(&self, text_len: usize) -> Option<&Automata> {
+        if let Some(a) = self.automata.get() {
+            return a.as_ref();
+        }
+        if text_len <= SHORT_TEXT && self.short_scans.fetch_add(1, Ordering::Relaxed) < SHORT_SCANS {
+            return None;
+        }
+        self.automata
+            .get_or_init(|| match self.build_automata() {
+                Ok(a) => Some(a),
+                Err(e) => {
+                    // Only a KB far beyond any real size could get here; the literal-by-literal
+                    // search gives the same hits, slower.
+                    tracing::warn!("cannot build the phrase and anchor automata: {e}");
+                    None
+                }
+            })
+            .as_ref()
+    }
+
+    fn build_automata(&self) -> Result<Automata, aho_corasick::BuildError> {
+        let phrases = if self.phrase_list.is_empty() {
+            None
+        } else {
+            Some(
+                AhoCorasickBuilder::new()
+                    .ascii_case_insensitive(true)
+                    .match_kind(MatchKind::Standard)
+                    .kind(Some(AhoCorasickKind::ContiguousNFA))
+                    .dense_depth(0)
+                    .build(&self.phrase_list)?,
+            )
+        };
+        let anchors = if self.anchor_list.is_empty() {
+            None
+        } else {
+            Some(
+                AhoCorasickBuilder::new()
+                    .kind(Some(AhoCorasickKind::ContiguousNFA))
+                    .dense_depth(0)
+                    .build(&self.anchor_list)?,
+            )
+        };
+        Ok(Automata { phrases, anchors })
+    }
+
+    /// Each phrase's first occurrence in `text` as (end, length, phrase), in the order the
+    /// phrase automaton's overlapping search reports first occurrences: by end, then longer
+    /// phrases first (a state's own match before those of its suffixes), then phrase order.
+    fn first_phrases(&self, text: &str, automata: Option<&Automata>) -> Vec<(usize, usize, usize)> {
+        let mut firsts = Vec::new();
+        if let Some(ac) = automata.and_then(|a| a.phrases.as_ref()) {
+            let mut seen = HashSet::new();
+            for m in ac.find_overlapping_iter(text) {
+                let ix = m.pattern().as_usize();
+                if seen.insert(ix) {
+                    firsts.push((m.end(), m.len(), ix));
+                }
+            }
+            return firsts;
+        }
+        crate::work::add(text.len());
+        // ASCII folding keeps every byte where it was, so positions are the text's.
+        let folded = text.as_bytes().to_ascii_lowercase();
+        for (ix, p) in self.phrase_folded.iter().enumerate() {
+            if let Some(start) = memchr::memmem::find(&folded, p.as_bytes()) {
+                firsts.push((start + p.len(), p.len(), ix));
+            }
+        }
+        firsts.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
+        firsts
+    }
+
+    /// The anchor literals that occur in `lower`.
+    fn present_anchors(&self, lower: &str, automata: Option<&Automata>) -> Vec<usize> {
+        if let Some(ac) = automata.and_then(|a| a.anchors.as_ref()) {
+            let mut seen = vec![false; self.anchor_list.len()];
+            return ac
+                .find_overlapping_iter(lower)
+                .map(|m| m.pattern().as_usize())
+                .filter(|&ix| seen.get_mut(ix).is_some_and(|s| !std::mem::replace(s, true)))
+                .collect();
+        }
+        crate::work::add(lower.len());
+        let hay = lower.as_bytes();
+        (0..self.anchor_list.len())
+            .filter(|&ix| memchr::memmem::find(hay, self.anchor_list[ix].as_bytes()).is_some())
+            .collect()
     }
 
     /// What makes a line of a large input worth reading for this KB; built on first use.
@@ -305,16 +399,15 @@ impl Kb {
 
     /// Every (entry, phrase) pair whose phrase occurs in `text`, each pair once.
     pub fn phrase_hits(&self, text: &str) -> Vec<(usize, String)> {
-        let Some(ac) = &self.phrases else { return Vec::new() };
-        let mut seen = HashSet::new();
+        self.phrase_hits_with(text, self.automata(text.len()))
+    }
+
+    fn phrase_hits_with(&self, text: &str, automata: Option<&Automata>) -> Vec<(usize, String)> {
         let mut hits = Vec::new();
-        for m in ac.find_overlapping_iter(text) {
-            let ix = m.pattern().as_usize();
-            if !seen.insert(ix) {
-                continue;
-            }
-            let phrase = &text[m.start()..m.end()];
-            if !at_word_bounds(text, m.start(), m.end()) {
+        for (end, len, ix) in self.first_phrases(text, automata) {
+            let start = end - len;
+            let phrase = &text[start..end];
+            if !at_word_bounds(text, start, end) {
                 continue;
             }
             for &owner in &self.phrase_owners[ix] {
@@ -327,19 +420,21 @@ impl Kb {
     /// Every (entry, pattern index) whose regex matches somewhere in `text`; `lower` is
     /// `text` in lower case, where the anchors are looked for.
     pub fn pattern_hits(&self, text: &str, lower: &str) -> Vec<(usize, usize)> {
+        self.pattern_candidates(lower, self.automata(lower.len()))
+            .into_iter()
+            .filter(|&(i, j)| self.entries[i].patterns[j].is_match(text))
+            .collect()
+    }
+
+    /// The patterns whose anchors all occur in `lower`, sorted.
+    fn pattern_candidates(&self, lower: &str, automata: Option<&Automata>) -> Vec<(usize, usize)> {
         let mut candidates: Vec<(usize, usize)> = self.unanchored.clone();
-        if let Some(ac) = &self.anchors {
+        if !self.anchor_list.is_empty() {
             // (slot, clause) pairs whose literal is in the text; sorted and counted per slot
             // rather than hashed (a chat message turns up a few hundred of them).
-            let mut seen_literal = vec![false; self.anchor_owners.len()];
             let mut present: Vec<(usize, usize)> = Vec::new();
-            for m in ac.find_overlapping_iter(lower) {
-                let p = m.pattern().as_usize();
-                if let Some(seen) = seen_literal.get_mut(p)
-                    && !std::mem::replace(seen, true)
-                {
-                    present.extend_from_slice(&self.anchor_owners[p]);
-                }
+            for ix in self.present_anchors(lower, automata) {
+                present.extend_from_slice(&self.anchor_owners[ix]);
             }
             present.sort_unstable();
             present.dedup();
@@ -353,9 +448,6 @@ impl Kb {
         candidates.sort_unstable();
         candidates.dedup();
         candidates
-            .into_iter()
-            .filter(|&(i, j)| self.entries[i].patterns[j].is_match(text))
-            .collect()
     }
 
     /// The indexed term for `token`: itself when indexed, else the closest indexed term within
@@ -456,4 +548,91 @@ fn at_word_bounds(text: &str, start: usize, end: usize) -> bool {
     // CJK text has no spaces between words: a boundary check would reject every phrase.
     let cjk = |c: Option<char>| c.is_some_and(|c| !c.is_ascii() && !c.is_alphabetic() || c > '\u{2E80}');
     (!word(before) || !word(first) || cjk(first)) && (!word(after) || !word(last) || cjk(last))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shipped() -> Kb {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("kb");
+        crate::engine::read_kb(&dir).expect("the shipped KB loads").0
+    }
+
+    /// The literal-by-literal search and the automata agree on `text`: the same phrase hits in
+    /// the same order, and the same pattern candidates.
+    fn agree(kb: &Kb, automata: &Automata, text: &str) {
+        let lower = crate::kb::anchor::fold(text);
+        for t in [text, lower.as_str()] {
+            assert_eq!(
+                kb.phrase_hits_with(t, None),
+                kb.phrase_hits_with(t, Some(automata)),
+                "phrases of {t:?}"
+            );
+        }
+        assert_eq!(
+            kb.pattern_candidates(&lower, None),
+            kb.pattern_candidates(&lower, Some(automata)),
+            "anchors of {lower:?}"
+        );
+    }
+
+    #[test]
+    fn literal_search_finds_what_the_automata_find() {
+        let kb = shipped();
+        let automata = kb.build_automata().expect("automata build");
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("eval/train");
+        let mut texts = 0;
+        for file in std::fs::read_dir(dir).expect("eval/train").filter_map(Result::ok) {
+            let body = std::fs::read_to_string(file.path()).expect("readable");
+            for line in body.lines().filter(|l| !l.trim().is_empty()) {
+                let case: serde_json::Value = serde_json::from_str(line).expect("json line");
+                agree(&kb, &automata, case["text"].as_str().expect("text"));
+                texts += 1;
+            }
+        }
+        assert!(texts > 100, "only {texts} texts");
+        // Phrases inside each other, side by side, in other cases and glued to words.
+        let some: Vec<&str> = kb
+            .phrase_list
+            .iter()
+            .chain(&kb.anchor_list)
+            .map(String::as_str)
+            .step_by(7)
+            .collect();
+        let mut text = String::new();
+        for (k, p) in some.iter().enumerate() {
+            let p = if k % 3 == 0 {
+                p.to_ascii_uppercase()
+            } else {
+                (*p).to_string()
+            };
+            text.push_str(&p);
+            text.push_str(["", " ", "x", ". ", "\n"][k % 5]);
+        }
+        agree(&kb, &automata, &text);
+        agree(&kb, &automata, "");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn literal_search_agrees_on_mixed_literals(picks in proptest::collection::vec((0usize..4000, 0usize..6, proptest::bool::ANY), 0..40)) {
+            static KB: std::sync::LazyLock<(Kb, Automata)> = std::sync::LazyLock::new(|| {
+                let kb = shipped();
+                let a = kb.build_automata().expect("automata build");
+                (kb, a)
+            });
+            let (kb, automata) = &*KB;
+            let all: Vec<&str> = kb.phrase_list.iter().chain(&kb.anchor_list).map(String::as_str).collect();
+            let mut text = String::new();
+            for (i, sep, upper) in picks {
+                let lit = all[i % all.len()];
+                // Half a literal, too, so that prefixes and overlaps come up.
+                let lit = if sep == 5 { lit.get(..lit.len() / 2).unwrap_or(lit) } else { lit };
+                text.push_str(&if upper { lit.to_ascii_uppercase() } else { lit.to_string() });
+                text.push_str(["", " ", "é", "-", "\n", ""][sep]);
+            }
+            agree(kb, automata, &text);
+        }
+    }
 }

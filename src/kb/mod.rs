@@ -8,6 +8,7 @@ pub mod flat;
 pub mod index;
 pub mod lint;
 pub mod load;
+pub mod packed;
 pub mod snapshot;
 pub mod source;
 pub mod store;

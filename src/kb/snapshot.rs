@@ -26,10 +26,11 @@ use super::index::{Built, Kb, Words};
 use super::source::KbFiles;
 use super::{Answer, Certainty, Condition, Entry, Pattern, Reference, Step, When};
 use crate::rank::Lexicon;
+use crate::rank::gate::{Cue, Cues};
 use crate::rank::sim::SimIndex;
 
 /// Bumped when the snapshot layout changes. The code hash below catches most changes anyway.
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 3;
 /// The first bytes of every snapshot file.
 const MAGIC: &[u8; 8] = b"qntckb\n\0";
 /// Magic, format (u32), checksum (u64) and body length (u64), little-endian.
@@ -50,6 +51,43 @@ struct Snapshot<'a> {
     words: Cow<'a, Words>,
     sim: Cow<'a, SimIndex>,
     lexicon: Cow<'a, Lexicon>,
+    /// The gate's cues (`model/gate.toml`), parsed and anchored: parsing the TOML and each
+    /// pattern again had cost a start some 13 M instructions.
+    cues: Vec<SnapCue>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SnapCue {
+    name: String,
+    about: String,
+    patterns: Vec<SnapPattern>,
+}
+
+impl From<&Cue> for SnapCue {
+    fn from(c: &Cue) -> SnapCue {
+        SnapCue {
+            name: c.name.clone(),
+            about: c.about.clone(),
+            patterns: c.patterns().iter().map(SnapPattern::from).collect(),
+        }
+    }
+}
+
+impl From<&Pattern> for SnapPattern {
+    fn from(p: &Pattern) -> SnapPattern {
+        SnapPattern {
+            source: p.source.clone(),
+            weight: p.weight,
+            anchors: p.anchors.clone(),
+            line: p.line,
+        }
+    }
+}
+
+impl SnapPattern {
+    fn into_pattern(self) -> Pattern {
+        Pattern::new(self.source, self.weight, self.anchors, self.line)
+    }
 }
 
 /// [`Entry`] with everything the loader computed (pattern anchors and lines, the file).
@@ -147,15 +185,7 @@ impl From<&Entry> for SnapEntry {
             nt_status: nt_status.clone(),
             phrases: phrases.clone(),
             examples: examples.clone(),
-            patterns: patterns
-                .iter()
-                .map(|p| SnapPattern {
-                    source: p.source.clone(),
-                    weight: p.weight,
-                    anchors: p.anchors.clone(),
-                    line: p.line,
-                })
-                .collect(),
+            patterns: patterns.iter().map(SnapPattern::from).collect(),
             conditions: conditions
                 .iter()
                 .map(|c| SnapCondition {
@@ -207,11 +237,7 @@ impl SnapEntry {
             nt_status: self.nt_status,
             phrases: self.phrases,
             examples: self.examples,
-            patterns: self
-                .patterns
-                .into_iter()
-                .map(|p| Pattern::new(p.source, p.weight, p.anchors, p.line))
-                .collect(),
+            patterns: self.patterns.into_iter().map(SnapPattern::into_pattern).collect(),
             conditions,
             answer: Answer {
                 cause: self.cause,
@@ -258,18 +284,23 @@ pub enum Failure {
 pub fn compile(files: &KbFiles, cache: Option<&Path>) -> Result<Compiled, Failure> {
     let snap = cache.and_then(|dir| read(&dir.join(file_name(files)), files));
     let from_snapshot = snap.is_some();
-    let (entries, warnings, built, lexicon) = match snap {
-        Some((entries, warnings, built, lexicon)) => (entries, warnings, Some(built), Some(lexicon)),
+    let (entries, warnings, built, lexicon, cues) = match snap {
+        Some(s) => (s.entries, s.warnings, Some(s.built), Some(s.lexicon), Some(s.cues)),
         None => {
             let report = super::load_files(files);
             if report.has_errors() {
                 return Err(Failure::Invalid(report.errors().map(ToString::to_string).collect()));
             }
             let warnings = report.problems.iter().map(ToString::to_string).collect();
-            (report.entries, warnings, None, None)
+            (report.entries, warnings, None, None, None)
         }
     };
-    let (model, cues) = crate::rank::model_from_files(files).map_err(|e| Failure::Invalid(vec![e]))?;
+    // Cues a snapshot kept that the weights do not fit (only a forged snapshot could have
+    // such) are read again from the files, which then say what is wrong.
+    let (model, cues) = match cues.map(|c| (crate::rank::model_for_cues(files, &c), c)) {
+        Some((Ok(model), cues)) => (model, cues),
+        _ => crate::rank::model_from_files(files).map_err(|e| Failure::Invalid(vec![e]))?,
+    };
     let kb = Kb::build_with(entries, built)
         .map_err(Failure::Compile)?
         .with_model(model, cues);
@@ -303,6 +334,7 @@ fn save(files: &KbFiles, dir: &Path, kb: &Kb, warnings: &[String]) {
         words: Cow::Borrowed(kb.words()),
         sim: Cow::Borrowed(&kb.sim),
         lexicon: Cow::Borrowed(&kb.lexicon),
+        cues: kb.cues.cues.iter().map(SnapCue::from).collect(),
     };
     let result = encode(&snap).and_then(|body| publish(dir, &name, &body));
     match result {
@@ -373,9 +405,18 @@ fn body(bytes: &[u8]) -> Result<&[u8], &'static str> {
     Ok(body)
 }
 
-/// The entries, warnings, indexes and lexicon of the snapshot at `path`, if it is a whole
-/// snapshot of `files` made by this code.
-fn read(path: &Path, files: &KbFiles) -> Option<(Vec<Entry>, Vec<String>, Built, Lexicon)> {
+/// What a snapshot gives back.
+struct Read {
+    entries: Vec<Entry>,
+    warnings: Vec<String>,
+    built: Built,
+    lexicon: Lexicon,
+    cues: Cues,
+}
+
+/// The entries, warnings, indexes, lexicon and cues of the snapshot at `path`, if it is a
+/// whole snapshot of `files` made by this code.
+fn read(path: &Path, files: &KbFiles) -> Option<Read> {
     let bytes = std::fs::read(path).ok()?;
     crate::work::add(bytes.len());
     let unreadable = |why: &dyn std::fmt::Display| {
@@ -409,8 +450,27 @@ fn read(path: &Path, files: &KbFiles) -> Option<(Vec<Entry>, Vec<String>, Built,
         unreadable(&"indexes do not fit the entries");
         return None;
     }
+    let cues = Cues {
+        cues: snap
+            .cues
+            .into_iter()
+            .map(|c| {
+                Cue::from_parts(
+                    c.name,
+                    c.about,
+                    c.patterns.into_iter().map(SnapPattern::into_pattern).collect(),
+                )
+            })
+            .collect(),
+    };
     tracing::debug!(path = %path.display(), "knowledge base from its snapshot");
-    Some((entries, snap.warnings.into_owned(), built, lexicon))
+    Some(Read {
+        entries,
+        warnings: snap.warnings.into_owned(),
+        built,
+        lexicon,
+        cues,
+    })
 }
 
 /// Writes `body` under a name no other process uses, then renames it over `name`.
@@ -488,6 +548,23 @@ mod tests {
         assert!(a.words() == b.words(), "term index differs");
         assert!(a.sim == b.sim, "similarity index differs");
         assert!(a.lexicon == b.lexicon, "lexicon differs");
+        let cues = |kb: &Kb| -> Vec<_> {
+            kb.cues
+                .cues
+                .iter()
+                .map(|c| {
+                    let patterns: Vec<_> = c
+                        .patterns()
+                        .iter()
+                        .map(|p| (p.source.clone(), p.weight, p.anchors.clone(), p.line))
+                        .collect();
+                    (c.name.clone(), c.about.clone(), patterns)
+                })
+                .collect()
+        };
+        assert!(!cues(a).is_empty(), "the shipped KB has gate cues");
+        assert_eq!(cues(a), cues(b), "gate cues differ");
+        assert!(a.model == b.model, "model differs");
     }
 
     #[test]
@@ -581,6 +658,7 @@ mod tests {
             words: Cow::Borrowed(reference.words()),
             sim: Cow::Borrowed(&small_kb.kb.sim),
             lexicon: Cow::Borrowed(&reference.lexicon),
+            cues: reference.cues.cues.iter().map(SnapCue::from).collect(),
         };
         std::fs::write(snapshot_path(&files, &cache), encode(&snap).unwrap()).unwrap();
         assert!(!compiled(&files, &cache).from_snapshot);

@@ -40,6 +40,15 @@ pub struct Cue {
 }
 
 impl Cue {
+    /// A cue as the KB snapshot keeps it: its patterns parsed, validated and anchored.
+    pub fn from_parts(name: String, about: String, patterns: Vec<crate::kb::Pattern>) -> Cue {
+        Cue { name, about, patterns }
+    }
+
+    pub fn patterns(&self) -> &[crate::kb::Pattern] {
+        &self.patterns
+    }
+
     fn matches(&self, text: &str, lower: &str) -> bool {
         self.patterns.iter().any(|p| {
             let anchored = p

@@ -53,12 +53,14 @@ pub struct Lexicon {
     /// The [`QUIET`] column, when the lexicon was fitted with texts about nothing.
     quiet: Option<usize>,
     /// Token occurrences per column.
+    #[serde(with = "crate::kb::packed")]
     totals: Vec<u64>,
     /// Every token it knows ...
     tokens: Keys,
     /// ... -> (column, texts of that entry containing it), by column.
     counts: Lists<(u32, u32)>,
     /// Per column: ln(α / (total + α·V)), the log-probability of a token it never saw.
+    #[serde(with = "crate::kb::packed")]
     floor: Vec<f64>,
     /// Entries of the KB it scores against.
     entries: usize,

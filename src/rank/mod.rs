@@ -98,13 +98,17 @@ pub fn cues_from_files(files: &crate::kb::KbFiles) -> Result<Cues, String> {
 /// A missing weights file gives the fallback model; broken files an error naming the file.
 pub fn model_from_files(files: &crate::kb::KbFiles) -> Result<(Model, Cues), String> {
     let cues = cues_from_files(files)?;
-    let model = match model_file(files, WEIGHTS_FILE)? {
-        Some(text) => {
-            Model::parse(&text, &cues).map_err(|e| format!("{}: {e}", files.path_of(WEIGHTS_FILE).display()))?
-        }
-        None => Model::fallback(&cues),
-    };
+    let model = model_for_cues(files, &cues)?;
     Ok((model, cues))
+}
+
+/// The fitted model, `model/weights.toml` of the KB, for cues already read (the KB snapshot
+/// keeps them parsed); the fallback model when there is no weights file.
+pub fn model_for_cues(files: &crate::kb::KbFiles, cues: &Cues) -> Result<Model, String> {
+    match model_file(files, WEIGHTS_FILE)? {
+        Some(text) => Model::parse(&text, cues).map_err(|e| format!("{}: {e}", files.path_of(WEIGHTS_FILE).display())),
+        None => Ok(Model::fallback(cues)),
+    }
 }
 
 /// The fitted lexicon, `model/lexicon.tsv` of the KB, read against the KB's entry ids (an

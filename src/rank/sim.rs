@@ -31,13 +31,17 @@ pub struct SimIndex {
     /// term -> (entry, term frequency in its document)
     postings: Lists<(u32, f64)>,
     /// inverse document frequency per term
+    #[serde(with = "crate::kb::packed")]
     idf: Vec<f64>,
+    #[serde(with = "crate::kb::packed")]
     doc_len: Vec<f64>,
     avg_len: f64,
     /// Every trigram of the examples, sorted.
+    #[serde(with = "crate::kb::packed")]
     gram_keys: Vec<u64>,
     /// trigram -> (example, tf-idf weight in it); example vectors are unit length.
     grams: Lists<(u32, f64)>,
+    #[serde(with = "crate::kb::packed")]
     gram_idf: Vec<f64>,
     /// The largest trigram idf: what a trigram no example has weighs.
     max_gram_idf: f64,
