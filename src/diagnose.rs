@@ -18,6 +18,8 @@ pub struct Match {
     /// 0..1, calibrated: of the answers given at 0.8, about 80 % are right.
     pub confidence: f64,
     /// Human-readable reasons, strongest first ("line 3: CPDB053", "error code 3401 = EACCES").
+    /// Quotes of the text here are already redacted (default rules): the case log stores
+    /// them as they are.
     pub evidence: Vec<String>,
     /// The entry's share of the ranking (the candidates and "none of them" sum to 1): what
     /// decides which entries are listed, and what a runner-up is worth once the best is
