@@ -24,8 +24,13 @@ type Id = [u8; 7];
 
 /// Inputs at least this large are skimmed; smaller ones are read whole, every line.
 pub const SKIM_FROM_BYTES: usize = 2 * 1024 * 1024;
-/// Bytes read and normalised at a time.
-const CHUNK: usize = 4 * 1024 * 1024;
+/// Bytes read and normalised at a time. Small, so that the buffers stay in cache and few
+/// pages are faulted in: a 4 MB chunk cost a 10 MB job log a third more time, most of it in
+/// the kernel.
+const CHUNK: usize = 256 * 1024;
+/// A line is cut into pieces only beyond this length; shorter ones stay whole however they
+/// fall across chunks (line numbers and quotes then do not depend on [`CHUNK`]).
+const LONG_LINE: usize = 4 * 1024 * 1024;
 /// How far back a selected line looks for the start of its message block.
 const BACK: usize = 16;
 /// How far forward a block may run after its last selected line.
@@ -201,9 +206,13 @@ impl Skimmer {
         let mut raw: Vec<u8> = Vec::with_capacity(2 * CHUNK);
         let mut total_raw = 0usize;
         let mut eof = false;
+        // How far `raw` was looked at for a line end: a long line is read on without looking
+        // at its start again.
+        let mut looked = 0usize;
         while !eof {
-            // Fill up to one chunk, then cut at the last line end (the rest waits).
-            let want = CHUNK.saturating_sub(raw.len());
+            // Fill up to one chunk more than is waiting, then cut at the last line end (the
+            // rest waits); a line longer than a chunk is read on up to `LONG_LINE`.
+            let want = CHUNK.saturating_sub(raw.len().saturating_sub(looked));
             let n = (&mut reader)
                 .take(want as u64)
                 .read_to_end(&mut raw)
@@ -219,10 +228,18 @@ impl Skimmer {
             let cut = if eof {
                 raw.len()
             } else {
-                memchr_last_newline(&raw).map_or(raw.len(), |i| i + 1)
+                match memchr::memrchr(b'\n', &raw[looked..]) {
+                    Some(i) => looked + i + 1,
+                    None if raw.len() < LONG_LINE => {
+                        looked = raw.len();
+                        continue;
+                    }
+                    None => raw.len(),
+                }
             };
             self.chunk(&raw[..cut], eof, &mut state);
             raw.drain(..cut);
+            looked = 0;
             progress(total_raw as u64);
         }
         state.finish()
@@ -239,11 +256,7 @@ impl Skimmer {
         let mut state = State::default();
         let mut rest = raw;
         while !rest.is_empty() {
-            let cut = if rest.len() <= CHUNK {
-                rest.len()
-            } else {
-                memchr_last_newline(&rest[..CHUNK]).map_or(CHUNK, |i| i + 1)
-            };
+            let cut = if rest.len() <= CHUNK { rest.len() } else { cut_at(rest) };
             let last = cut == rest.len();
             self.chunk(&rest[..cut], last, &mut state);
             rest = &rest[cut..];
@@ -542,30 +555,68 @@ static BYTE_CLASS: [u8; 256] = {
 
 /// Where the message-id-shaped words of `text` start: words of exactly seven ASCII word bytes,
 /// three letters then four hex digits, any case. What `(?i-u)\b[a-z]{3}[0-9a-f]{4}\b` finds
-/// (every such match is a whole word of seven bytes), in one table-driven pass over the
-/// bytes, several times faster than the regex's DFA on a job log.
+/// (every such match is a whole word of seven bytes). The bytes are classified 64 at a time
+/// into a mask (a loop the compiler turns into vector compares), and the words of exactly
+/// seven bytes are found in the mask with shifts; only those are looked at byte by byte.
+/// Twice as fast as a byte-at-a-time walk on a job log, where a word starts every few bytes.
 fn id_shaped(text: &[u8]) -> impl Iterator<Item = usize> + '_ {
-    let mut i = 0;
+    let mut base = 0usize;
+    let mut cur = word_mask(&text[..text.len().min(64)]);
+    // Whether the byte before the block is a word byte.
+    let mut before = 0u128;
+    let mut starts = 0u64;
     std::iter::from_fn(move || {
-        while i < text.len() {
-            if BYTE_CLASS[usize::from(text[i])] & WORD == 0 {
-                i += 1;
-                continue;
+        loop {
+            while starts != 0 {
+                let s = base - 64 + starts.trailing_zeros() as usize;
+                starts &= starts - 1;
+                let word = &text[s..s + 7];
+                if word[..3].iter().all(|&b| BYTE_CLASS[usize::from(b)] & LETTER != 0)
+                    && word[3..].iter().all(|&b| BYTE_CLASS[usize::from(b)] & HEX != 0)
+                {
+                    return Some(s);
+                }
             }
-            let start = i;
-            while i < text.len() && BYTE_CLASS[usize::from(text[i])] & WORD != 0 {
-                i += 1;
+            if base >= text.len() {
+                return None;
             }
-            let word = &text[start..i];
-            if word.len() == 7
-                && word[..3].iter().all(|&b| BYTE_CLASS[usize::from(b)] & LETTER != 0)
-                && word[3..].iter().all(|&b| BYTE_CLASS[usize::from(b)] & HEX != 0)
-            {
-                return Some(start);
-            }
+            let next_at = base + 64;
+            let next = text
+                .get(next_at..)
+                .map_or(0, |rest| word_mask(&rest[..rest.len().min(64)]));
+            // This block and the next, so that a word may run across the boundary; bytes
+            // past the end count as non-word, as the end of the text is a boundary.
+            let w = u128::from(cur) | (u128::from(next) << 64);
+            let seven = w & (w >> 1) & (w >> 2) & (w >> 3) & (w >> 4) & (w >> 5) & (w >> 6);
+            let exact = seven & !(w >> 7) & !((w << 1) | before);
+            // Truncation keeps this block's starts; the next block finds its own.
+            starts = exact as u64;
+            before = u128::from(cur >> 63);
+            cur = next;
+            base = next_at;
         }
-        None
     })
+}
+
+/// Bit `j` of the result: whether `block[j]` is an ASCII word byte (`[0-9A-Za-z_]`); at most
+/// 64 bytes.
+fn word_mask(block: &[u8]) -> u64 {
+    fn is_word(b: u8) -> bool {
+        b.wrapping_sub(b'0') < 10 || (b | 0x20).wrapping_sub(b'a') < 26 || b == b'_'
+    }
+    let mut flags = [0u8; 64];
+    for (f, &b) in flags.iter_mut().zip(block) {
+        *f = u8::from(is_word(b));
+    }
+    let mut m = 0u64;
+    for (k, eight) in flags.chunks_exact(8).enumerate() {
+        let mut le = [0u8; 8];
+        le.copy_from_slice(eight);
+        // Each byte is 0 or 1; the product gathers byte j's bit into bit 56 + j.
+        let packed = u64::from_le_bytes(le).wrapping_mul(0x0102_0408_1020_4080) >> 56;
+        m |= packed << (8 * k);
+    }
+    m
 }
 
 /// A line that starts a message block: a printed or bare message line (its first word starts
@@ -646,8 +697,15 @@ fn is_plain(raw: &[u8]) -> bool {
     })
 }
 
-fn memchr_last_newline(b: &[u8]) -> Option<usize> {
-    b.iter().rposition(|&c| c == b'\n')
+/// Where a chunk of `rest` (longer than [`CHUNK`]) ends: after its last line end, or, when
+/// its first line is longer than a chunk, after that line, unless it is longer than
+/// [`LONG_LINE`].
+fn cut_at(rest: &[u8]) -> usize {
+    if let Some(i) = memchr::memrchr(b'\n', &rest[..CHUNK]) {
+        return i + 1;
+    }
+    let long = rest.len().min(LONG_LINE);
+    memchr::memchr(b'\n', &rest[CHUNK..long]).map_or(long, |i| CHUNK + i + 1)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -845,7 +903,7 @@ mod tests {
         #[test]
         fn id_shaped_matches_the_regex_on_any_bytes(
             text in proptest::collection::vec(proptest::sample::select(
-                b"ACFMPZacfz0129_- \n\xc3\xa9".to_vec()), 0..200)
+                b"ACFMPZacfz0129_- \n\xc3\xa9".to_vec()), 0..400)
         ) {
             proptest::prop_assert_eq!(id_shaped(&text).collect::<Vec<_>>(), by_regex(&text));
         }

@@ -91,6 +91,10 @@ CPDB053    Diagnostic              30   11/24/26  14:02:12.000001  QZLCSRV      
                                      Cause . . . . . :   The error class was 0, and the error code was 3401.
 ";
     let mut cases = vec![("cpdb053 in noise".to_string(), padded(cpdb053))];
+    // Lines longer than the skimmer's read size stay whole, so the lines quoted are numbered
+    // as in the whole text.
+    let long_lines = format!("{}\n{}\n{cpdb053}", "x ".repeat(300_000), "y".repeat(700_000));
+    cases.push(("lines longer than a chunk".to_string(), padded(&long_lines)));
     for f in [
         "printed_batch_page_break.txt",
         "printed_interactive_cpdb053.txt",
