@@ -268,6 +268,27 @@ fn extract_present(text: Arc<str>) -> (Evidence, Present) {
 /// Evidence from the selected lines of a skimmed input: extracted from those lines, with
 /// every line number turned back into the whole input's, and a fact for every message id of
 /// the whole input (the skim saw them all).
+/// Builds now what extracting evidence from any large text needs whatever it holds (the
+/// literal automata of the gated regexes), for a thread that has nothing else to do while a
+/// large input is skimmed.
+pub fn warm() {
+    LazyLock::force(&LITERALS);
+    LazyLock::force(&MESSAGE_ID);
+    crate::joblog::warm();
+}
+
+/// Compiles now, last first, the gated regexes that extracting evidence from `text` will
+/// run: a second thread then meets the extracting one half way.
+pub fn precompile(text: &str) {
+    let folded = crate::kb::anchor::fold(text);
+    let present = LITERALS.scan(&folded);
+    let ours: Vec<&Gated> = gated().collect();
+    for g in ours.into_iter().rev() {
+        let _ = g.regex_for(&present);
+    }
+    crate::joblog::precompile(&folded);
+}
+
 pub fn extract_skimmed(skim: &crate::skim::Skimmed, text: Arc<str>) -> Evidence {
     let (mut ev, present) = extract_present(Arc::clone(&text));
     let orig = |line: usize| -> usize {

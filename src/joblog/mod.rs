@@ -99,6 +99,35 @@ pub fn parse_folded(text: &str, folded: &str) -> ParsedLog {
     scan::Scanner::new(text, folded).run()
 }
 
+/// Builds now what parsing any printed job log needs: the literal automaton of the gated
+/// regexes and the regexes every job log's lines reach (see [`crate::evidence::warm`]).
+pub fn warm() {
+    use std::sync::LazyLock;
+    LazyLock::force(&patterns::LITERALS);
+    for re in [
+        &patterns::PRINTED_HEADER,
+        &patterns::CHROME,
+        &patterns::MSGID_ONLY,
+        &patterns::BARE,
+        &patterns::BARE_REST,
+        &patterns::PAIR,
+        &patterns::PROGRAM_COLUMNS,
+        &patterns::JOB_STARTED,
+        &patterns::STARTED_IN_SUBSYSTEM,
+    ] {
+        LazyLock::force(re);
+    }
+    text::warm();
+}
+
+/// Compiles now, last first, the gated regexes parsing the text `folded` comes from will run.
+pub fn precompile(folded: &str) {
+    let present = patterns::LITERALS.scan(folded);
+    for g in patterns::GATED.iter().rev() {
+        let _ = g.regex_for(&present);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -223,6 +223,13 @@ pub fn indent(line: &str) -> usize {
     line.len() - line.trim_start().len()
 }
 
+/// Compiles now the regexes of this file (see [`super::warm`]).
+pub(super) fn warm() {
+    for re in [&OBJECT_IS, &PATH, &ERROR_CLASS, &ERROR_CODE] {
+        LazyLock::force(re);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

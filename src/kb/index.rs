@@ -426,6 +426,22 @@ impl Kb {
             .collect()
     }
 
+    /// Builds now the phrase and anchor automata that any large text needs, for a thread
+    /// that has nothing else to do while a large input is skimmed.
+    pub fn warm(&self) {
+        let _ = self.automata(usize::MAX);
+    }
+
+    /// Compiles now the patterns [`Kb::pattern_hits`] will run on `text`, so that another
+    /// thread can do it while the caller extracts the evidence of a large input (each
+    /// pattern is compiled once, by whichever thread asks first).
+    pub fn precompile_patterns(&self, text: &str) {
+        let lower = crate::kb::anchor::fold(text);
+        for (i, j) in self.pattern_candidates(&lower, self.automata(lower.len())) {
+            let _ = self.entries[i].patterns[j].regex();
+        }
+    }
+
     /// The patterns whose anchors all occur in `lower`, sorted.
     fn pattern_candidates(&self, lower: &str, automata: Option<&Automata>) -> Vec<(usize, usize)> {
         let mut candidates: Vec<(usize, usize)> = self.unanchored.clone();
