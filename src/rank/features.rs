@@ -132,6 +132,9 @@ pub struct TextSignals {
     /// How much the text is worded like the training texts about nothing (see
     /// [`super::lexicon::LexScores::quiet`]).
     pub lex_quiet: f64,
+    /// The lexicon's reply classifier: log-odds that the text is about some entry (see
+    /// [`super::lexicon::LexScores::reply`]).
+    pub lex_reply: f64,
     pub best_ngram: f64,
     pub best_bm25: f64,
     pub best_hand: f64,
@@ -295,6 +298,7 @@ pub fn collect_with(
         candidates,
         TextSignals {
             lex_quiet: lex.quiet,
+            lex_reply: lex.reply,
             best_ngram,
             best_bm25,
             best_hand,

@@ -27,6 +27,7 @@ pub const BASE: &[&str] = &[
     "top_bm25",
     "length",
     "lex_quiet",
+    "lex_reply",
 ];
 
 /// A named cue: any of its patterns in the text turns it on.
@@ -166,6 +167,7 @@ pub fn features(cues: &Cues, ev: &Evidence, text: &str, signals: &TextSignals, t
         (1.0 + signals.best_bm25).ln() / 3.0,
         ((text.len() as f64).ln_1p() / 10.0).min(1.5),
         signals.lex_quiet,
+        (signals.lex_reply / 4.0).tanh(),
     ];
     for c in &cues.cues {
         x.push(f64::from(u8::from(c.matches(head, &lower))));

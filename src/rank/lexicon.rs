@@ -15,7 +15,7 @@ use rustc_hash::FxHashMap as HashMap;
 
 use crate::kb::flat::{Keys, Lists};
 
-/// Job logs repeat themselves; their first few thousand characters carry the prose.
+/// Characters of a text read: job logs repeat themselves (see [`tokens`]).
 const MAX_CHARS: usize = 6000;
 /// Tokens of one text that count (a bound on work for pathological input).
 const MAX_TOKENS: usize = 3000;
@@ -31,6 +31,14 @@ const MIN_TEMPERATURE: f64 = 1.0;
 /// entry: the ranking never sees it, only the relevance gate, as [`LexScores::quiet`].
 pub const QUIET: &str = "_quiet";
 
+/// The reply classifier's L2 penalty is this over the number of training texts (on the mean
+/// log loss): one text's worth of evidence against each weight.
+const REPLY_L2: f64 = 1.0;
+/// Full-batch Adam steps of the reply classifier: it is convex, and this many reach its
+/// optimum to well within the weights' rounding on the training sets.
+const REPLY_STEPS: usize = 300;
+const REPLY_RATE: f64 = 0.05;
+
 /// What the lexicon says about a text: per entry, its tempered posterior and its per-token
 /// likelihood relative to the best entry; and how much more the text is worded like the
 /// texts about nothing than like any entry's.
@@ -40,6 +48,9 @@ pub struct LexScores {
     pub relative: Vec<f64>,
     /// The tempered posterior of the quiet column next to every entry (0 without one).
     pub quiet: f64,
+    /// The reply classifier's log-odds that the text is about some entry rather than about
+    /// nothing (0 without one).
+    pub reply: f64,
 }
 
 /// The counts are laid out flat (see [`crate::kb::flat`]) so that the KB snapshot keeps the
@@ -64,24 +75,46 @@ pub struct Lexicon {
     floor: Vec<f64>,
     /// Entries of the KB it scores against.
     entries: usize,
+    /// Per token (in the order of `tokens`): its weight in a logistic regression of "about
+    /// some entry" against "about nothing" on which tokens a text holds. Naive Bayes
+    /// counts each word as if it were independent of the others, and a thank-you that quotes
+    /// a whole error report is full of words of the error; the regression weighs each word
+    /// by what it adds to the others. Empty when the file has none.
+    #[serde(with = "crate::kb::packed")]
+    reply: Vec<f64>,
+    reply_bias: f64,
 }
 
 /// The tokens of `text` that the lexicon reads, each once: lower-case words of two or more
-/// characters, pairs of neighbouring words, and pairs of neighbouring CJK characters.
+/// characters, pairs of neighbouring words, and pairs of neighbouring CJK characters. Of a
+/// long text, its start and its end: people write above a paste, and a job log ends with the
+/// failure that ended the job; the middle of a long log is its routine.
 pub fn tokens(text: &str) -> Vec<String> {
-    let head = match text.char_indices().nth(MAX_CHARS) {
-        Some((i, _)) => &text[..i],
-        None => text,
+    let half = MAX_CHARS / 2;
+    let (head, tail) = match text.char_indices().nth(MAX_CHARS) {
+        None => (text, ""),
+        Some(_) => {
+            let head_end = text.char_indices().nth(half).map_or(text.len(), |(i, _)| i);
+            let tail_start = text.char_indices().rev().nth(half - 1).map_or(head_end, |(i, _)| i);
+            (&text[..head_end], &text[tail_start.max(head_end)..])
+        }
     };
     let mut out: Vec<String> = Vec::new();
     let mut seen = rustc_hash::FxHashSet::default();
+    for part in [head, tail] {
+        tokens_of(part, &mut out, &mut seen);
+    }
+    out
+}
+
+fn tokens_of(part: &str, out: &mut Vec<String>, seen: &mut rustc_hash::FxHashSet<String>) {
     let mut push = |t: String, out: &mut Vec<String>| {
         if out.len() < MAX_TOKENS && seen.insert(t.clone()) {
             out.push(t);
         }
     };
     let mut prev: Option<String> = None;
-    for word in head.split(|c: char| !c.is_alphanumeric()) {
+    for word in part.split(|c: char| !c.is_alphanumeric()) {
         if word.is_empty() {
             continue;
         }
@@ -89,10 +122,10 @@ pub fn tokens(text: &str) -> Vec<String> {
         if lower.chars().any(is_cjk) {
             let chars: Vec<char> = lower.chars().collect();
             for pair in chars.windows(2) {
-                push(pair.iter().collect(), &mut out);
+                push(pair.iter().collect(), out);
             }
             if chars.len() == 1 {
-                push(lower, &mut out);
+                push(lower, out);
             }
             prev = None;
             continue;
@@ -102,12 +135,51 @@ pub fn tokens(text: &str) -> Vec<String> {
             continue;
         }
         if let Some(p) = prev.take() {
-            push(format!("{p} {lower}"), &mut out);
+            push(format!("{p} {lower}"), out);
         }
-        push(lower.clone(), &mut out);
+        push(lower.clone(), out);
         prev = Some(lower);
     }
-    out
+}
+
+/// Fits the reply classifier: an L2-regularised logistic regression of each text's label on
+/// which of the `v` tokens it holds (each example: its token indices, and whether it is about
+/// some entry). Full-batch Adam from zero, in a fixed order: the same data give the same
+/// weights on any machine. Weights are rounded to four decimals, as the file keeps them.
+fn fit_reply(examples: &[(Vec<u32>, bool)], v: usize) -> (Vec<f64>, f64) {
+    if examples.is_empty() {
+        return (Vec::new(), 0.0);
+    }
+    let n = examples.len() as f64;
+    let l2 = REPLY_L2 / n;
+    // Weights, then the bias last.
+    let mut w = vec![0.0; v + 1];
+    let (mut m, mut s, mut g) = (vec![0.0; v + 1], vec![0.0; v + 1], vec![0.0; v + 1]);
+    let (b1, b2, eps) = (0.9f64, 0.999f64, 1e-8);
+    for step in 1..=REPLY_STEPS {
+        g.iter_mut().for_each(|x| *x = 0.0);
+        for (toks, about) in examples {
+            let z = w[v] + toks.iter().map(|&k| w[k as usize]).sum::<f64>();
+            let d = (super::model::sigmoid(z) - f64::from(u8::from(*about))) / n;
+            for &k in toks {
+                g[k as usize] += d;
+            }
+            g[v] += d;
+        }
+        for k in 0..v {
+            g[k] += l2 * w[k];
+        }
+        let (c1, c2) = (1.0 - b1.powi(step as i32), 1.0 - b2.powi(step as i32));
+        for k in 0..=v {
+            m[k] = b1 * m[k] + (1.0 - b1) * g[k];
+            s[k] = b2 * s[k] + (1.0 - b2) * g[k] * g[k];
+            w[k] -= REPLY_RATE * (m[k] / c1) / ((s[k] / c2).sqrt() + eps);
+        }
+    }
+    let round = |x: f64| (x * 1e4).round() / 1e4;
+    let bias = round(w[v]);
+    w.truncate(v);
+    (w.into_iter().map(round).collect(), bias)
 }
 
 fn is_cjk(c: char) -> bool {
@@ -151,6 +223,17 @@ impl Lexicon {
         let mut all_ids = ids.to_vec();
         all_ids.push(QUIET.to_string());
         let (tokens, rows) = Keys::build(counts);
+        let examples: Vec<(Vec<u32>, bool)> = per_text
+            .iter()
+            .map(|(toks, entries)| {
+                let known = toks
+                    .iter()
+                    .filter_map(|t| tokens.get(t).and_then(|k| u32::try_from(k).ok()))
+                    .collect();
+                (known, entries.as_slice() != [quiet])
+            })
+            .collect();
+        let (reply, reply_bias) = fit_reply(&examples, tokens.len());
         let mut lex = Lexicon {
             ids: all_ids,
             columns,
@@ -160,6 +243,8 @@ impl Lexicon {
             counts: Lists::from_vecs(rows),
             floor: Vec::new(),
             entries: ids.len(),
+            reply,
+            reply_bias,
         };
         lex.finish();
         lex
@@ -192,6 +277,9 @@ impl Lexicon {
                 .is_none_or(|q| self.columns.get(q).is_some_and(Option::is_none))
             && self.totals.len() == columns
             && self.floor.len() == columns
+            && (self.reply.is_empty() || self.reply.len() == self.tokens.len())
+            && self.reply_bias.is_finite()
+            && self.reply.iter().all(|w| w.is_finite())
             && self.tokens.is_sound()
             && self
                 .counts
@@ -203,18 +291,27 @@ impl Lexicon {
     pub fn score(&self, text: &str) -> LexScores {
         let mut posterior = vec![0.0; self.entries];
         let mut relative = vec![0.0; self.entries];
+        if self.is_empty() {
+            return LexScores {
+                posterior,
+                relative,
+                quiet: 0.0,
+                reply: 0.0,
+            };
+        }
+        let ks: Vec<usize> = tokens(text).iter().filter_map(|t| self.tokens.get(t)).collect();
+        let reply = if self.reply.is_empty() {
+            0.0
+        } else {
+            self.reply_bias + ks.iter().map(|&k| self.reply[k]).sum::<f64>()
+        };
         let nothing = |posterior, relative| LexScores {
             posterior,
             relative,
             quiet: 0.0,
+            reply,
         };
-        if self.is_empty() {
-            return nothing(posterior, relative);
-        }
-        let known: Vec<&[(u32, u32)]> = tokens(text)
-            .iter()
-            .filter_map(|t| self.tokens.get(t).map(|k| self.counts.get(k)))
-            .collect();
+        let known: Vec<&[(u32, u32)]> = ks.iter().map(|&k| self.counts.get(k)).collect();
         if known.is_empty() {
             return nothing(posterior, relative);
         }
@@ -252,6 +349,7 @@ impl Lexicon {
             posterior,
             relative,
             quiet,
+            reply,
         }
     }
 
@@ -273,16 +371,17 @@ impl Lexicon {
             out.push_str(&t.to_string());
         }
         out.push('\n');
-        let mut rows: Vec<(&str, &[(u32, u32)])> = self
-            .tokens
-            .iter()
-            .enumerate()
-            .map(|(k, t)| (t, self.counts.get(k)))
-            .collect();
+        if !self.reply.is_empty() {
+            out.push_str(&format!("reply_bias\t{}\n", self.reply_bias));
+        }
+        let mut rows: Vec<(&str, usize)> = self.tokens.iter().enumerate().map(|(k, t)| (t, k)).collect();
         rows.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        for (token, row) in rows {
+        for (token, k) in rows {
             out.push_str(token);
-            for (c, k) in row {
+            if let Some(w) = self.reply.get(k) {
+                out.push_str(&format!("\t={w}"));
+            }
+            for (c, k) in self.counts.get(k) {
                 out.push('\t');
                 out.push_str(&format!("{c}:{k}"));
             }
@@ -314,10 +413,29 @@ impl Lexicon {
         if totals.len() != ids.len() {
             return Err(format!("{} entries but {} totals", ids.len(), totals.len()));
         }
-        let mut counts: HashMap<String, Vec<(u32, u32)>> = HashMap::default();
+        let mut lines = lines.peekable();
+        let mut reply_bias = None;
+        if let Some((n, line)) = lines.next_if(|(_, l)| l.starts_with("reply_bias\t")) {
+            let b = header("reply_bias", Some((n, line)))?;
+            reply_bias = Some(
+                b.first()
+                    .and_then(|v| v.parse::<f64>().ok())
+                    .filter(|v| v.is_finite())
+                    .ok_or_else(|| format!("line {}: reply_bias is not a number", n + 1))?,
+            );
+        }
+        let mut counts: HashMap<String, (Vec<(u32, u32)>, f64)> = HashMap::default();
         for (n, line) in lines {
-            let mut parts = line.split('\t');
+            let mut parts = line.split('\t').peekable();
             let token = parts.next().unwrap_or_default().to_string();
+            let mut weight = 0.0;
+            if let Some(w) = parts.next_if(|c| c.starts_with('=')) {
+                weight = w[1..]
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|v| v.is_finite())
+                    .ok_or_else(|| format!("line {}: {w:?} is not =weight", n + 1))?;
+            }
             let mut row = Vec::new();
             for cell in parts {
                 let parsed = cell
@@ -328,13 +446,14 @@ impl Lexicon {
                     _ => return Err(format!("line {}: {cell:?} is not column:count", n + 1)),
                 }
             }
-            if counts.insert(token.clone(), row).is_some() {
+            if counts.insert(token.clone(), (row, weight)).is_some() {
                 return Err(format!("line {}: token {token:?} appears twice", n + 1));
             }
         }
         let columns = ids.iter().map(|id| kb_ids.iter().position(|k| k == id)).collect();
         let quiet = ids.iter().position(|id| id == QUIET);
         let (tokens, rows) = Keys::build(counts);
+        let (rows, weights): (Vec<_>, Vec<f64>) = rows.into_iter().unzip();
         let mut lex = Lexicon {
             ids,
             columns,
@@ -344,6 +463,8 @@ impl Lexicon {
             counts: Lists::from_vecs(rows),
             floor: Vec::new(),
             entries: kb_ids.len(),
+            reply: if reply_bias.is_some() { weights } else { Vec::new() },
+            reply_bias: reply_bias.unwrap_or(0.0),
         };
         lex.finish();
         Ok(lex)
@@ -411,6 +532,51 @@ mod tests {
     }
 
     #[test]
+    fn a_long_text_is_read_at_its_start_and_its_end() {
+        let text = format!("qntc broken {} cpdb053 3401", "routine line ".repeat(2000));
+        let t = tokens(&text);
+        assert!(t.contains(&"qntc broken".to_string()) && t.contains(&"cpdb053".to_string()));
+        assert!(!t.contains(&"3401".to_string()) || t.contains(&"cpdb053 3401".to_string()));
+        // Every character counts once: no token from a seam inside a character.
+        let wide = format!("{}サーバー", "é".repeat(7000));
+        assert!(tokens(&wide).contains(&"サー".to_string()));
+    }
+
+    #[test]
+    fn the_reply_classifier_weighs_words_against_the_texts_about_nothing() {
+        let lex = sample();
+        let thanks = lex.score("thanks, it works now");
+        let dialect = lex.score("the nas dialect is pinned");
+        assert!(thanks.reply < 0.0, "{thanks:?}");
+        assert!(dialect.reply > 0.0, "{dialect:?}");
+        // Word by word: one of the texts about nothing against one of the entries'.
+        assert!(lex.score("thanks").reply < lex.reply_bias && lex.reply_bias < lex.score("nas").reply);
+        // Unknown words leave the prior: the bias alone.
+        assert_eq!(lex.score("völlig unbekannt").reply, lex.reply_bias);
+        // Fitting is deterministic.
+        assert_eq!(sample(), lex);
+    }
+
+    #[test]
+    fn a_file_without_reply_weights_scores_no_reply() {
+        let text = sample().to_text();
+        let old: String = text
+            .lines()
+            .filter(|l| !l.starts_with("reply_bias"))
+            .map(|l| {
+                let cells: Vec<&str> = l.split('\t').filter(|c| !c.starts_with('=')).collect();
+                cells.join("\t") + "\n"
+            })
+            .collect();
+        let back = Lexicon::parse(&old, &["smb", "auth"]).expect("parses");
+        assert_eq!(back.score("thanks it works").reply, 0.0);
+        assert!(back.score("thanks it works").quiet > 0.5);
+        assert!(back.is_sound(2));
+        let bad = text.replacen("\t=", "\t=x", 1);
+        assert!(Lexicon::parse(&bad, &["smb", "auth"]).unwrap_err().contains("=weight"));
+    }
+
+    #[test]
     fn file_round_trip_and_errors() {
         let lex = sample();
         let text = lex.to_text();
@@ -418,6 +584,7 @@ mod tests {
         assert_eq!(back.score("nas dialect"), lex.score("nas dialect"));
         assert_eq!(back.score("solved thanks"), lex.score("solved thanks"));
         assert!(back.score("solved thanks").quiet > 0.5);
+        assert_eq!(back, lex, "the weights are kept as fitted");
         // Against a KB whose entries moved, the columns follow the ids.
         let moved = Lexicon::parse(&text, &["auth", "new", "smb"]).expect("parses");
         let s = moved.score("nas dialect");
