@@ -101,10 +101,17 @@ struct Floor {
 /// replies 0.009, wrong answers 0.023, ECE 0.040 (it was also scored once at the stricter
 /// 2.5 % bound, threshold 0.89: recall 0.741, no false or wrong replies). All five sets (809):
 /// top-1 0.929, top-3 0.950, recall 0.736, false replies 0.018, wrong answers 0.037, ECE 0.017.
-/// Recall is still below the 0.88: these floors only stop it getting worse.
+/// Session 6: 800 more training cases, threshold 0.78; set H (230) recall 0.778; all six sets
+/// (1,039) top-1 0.939, recall 0.787, false replies 0.018, ECE 0.026. Session 7: a reply
+/// classifier (logistic regression on the lexicon's tokens) as a gate feature, chosen on
+/// cross-validation only (recall 0.746 -> 0.869, threshold 0.53). Set I (227) arrived before
+/// it was fitted: top-1 0.935, recall 0.879, false replies 0.019, ECE 0.035 (the build before:
+/// recall 0.806). All seven sets (1,266): top-1 0.938, top-3 0.959, recall 0.875, false
+/// replies 0.020, wrong answers 0.058, ECE 0.022.
+/// Recall is still a hair below the 0.88: these floors only stop it getting worse.
 const BLIND_FLOOR: Floor = Floor {
     top1: 0.90,
-    recall: 0.70,
+    recall: 0.84,
     false_replies: 0.03,
     ece: 0.05,
 };
