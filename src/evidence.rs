@@ -129,6 +129,12 @@ impl<'e> Iterator for FactsOf<'e> {
 }
 
 impl Evidence {
+    /// Whether this is the evidence of a skimmed input: its text is already the selection
+    /// of the lines worth reading.
+    pub fn is_skimmed(&self) -> bool {
+        self.skim_lines.is_some()
+    }
+
     /// A stable key for "the same evidence": the sorted message ids, error codes and NT status
     /// names, joined with `|` (e.g. `3401|CPDB053`). Empty when the text has none of them;
     /// prose-only texts are never folded or used for learning.

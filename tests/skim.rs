@@ -21,13 +21,12 @@ fn full(engine: &Engine, raw: &str) -> Diagnosis {
     diagnose::diagnose(&engine.kb(), ev, &text, &Priors::default(), &Settings::default())
 }
 
-/// What must not change when only the lines worth reading are read: the decision, the
-/// evidence, the findings in their order and what they quote. Confidence may move a little:
+/// What must not change when only the lines worth reading are read: the evidence, the
+/// findings in their order and what they quote (and the decision: see [`assert_close`]). Confidence may move a little:
 /// the text-similarity features see the selected lines instead of megabytes of noise.
 fn summary(d: &Diagnosis) -> String {
     let mut s = format!(
-        "reply={} key={} qntc={} unknown={:?}\n",
-        d.reply,
+        "key={} qntc={} unknown={:?}\n",
         d.evidence.key(),
         d.evidence.qntc_context,
         d.unknown_ids
@@ -39,7 +38,20 @@ fn summary(d: &Diagnosis) -> String {
 }
 
 fn assert_close(a: &Diagnosis, b: &Diagnosis, name: &str) {
+    let top = |d: &Diagnosis| d.matches.first().map_or(0.0, |m| m.confidence);
     assert_eq!(summary(a), summary(b), "{name}");
+    // The same decision, unless the confidence sits within the tolerance below of the
+    // threshold, where a move that small may cross it.
+    let near = |d: &Diagnosis| (top(d) - d.threshold).abs() <= 0.05;
+    assert!(
+        a.reply == b.reply || (near(a) && near(b)),
+        "{name}: reply {} at {:.3} vs {} at {:.3} (threshold {})",
+        a.reply,
+        top(a),
+        b.reply,
+        top(b),
+        a.threshold
+    );
     for (x, y) in a.matches.iter().zip(&b.matches) {
         assert!(
             (x.confidence - y.confidence).abs() <= 0.05,

@@ -140,6 +140,20 @@ impl<T> Lists<T> {
         }
     }
 
+    /// Where list `i` lies among all the items (empty when out of range): for data kept
+    /// beside the items, one value per item.
+    pub fn range(&self, i: usize) -> std::ops::Range<usize> {
+        match (self.starts.get(i), self.starts.get(i + 1)) {
+            (Some(&s), Some(&e)) if s <= e && e as usize <= self.items.len() => s as usize..e as usize,
+            _ => 0..0,
+        }
+    }
+
+    /// All items, list after list.
+    pub fn items(&self) -> &[T] {
+        &self.items
+    }
+
     /// Number of lists.
     pub fn len(&self) -> usize {
         self.starts.len().saturating_sub(1)

@@ -41,6 +41,7 @@ pub const FEATURES: &[&str] = &[
     "hand",
     "lex",
     "lex_rel",
+    "lex_lr",
 ];
 pub const NF: usize = FEATURES.len();
 
@@ -67,6 +68,7 @@ mod f {
     pub const HAND: usize = 19;
     pub const LEX: usize = 20;
     pub const LEX_REL: usize = 21;
+    pub const LEX_LR: usize = 22;
 }
 
 /// The hand-set weights of the first version, kept as one feature ("hand"): a prior the
@@ -85,6 +87,24 @@ pub mod hand {
 
 /// A lexicon posterior below this adds no candidate of its own.
 const LEX_FLOOR: f64 = 0.05;
+
+/// Texts longer than this are read by the lexicon through the skimmer (see [`lexicon_focus`]).
+const FOCUS_FROM: usize = 6000;
+
+/// What the lexicon reads of a text: a long one (a job log, mostly) through the skimmer's
+/// selection, the lines around message ids and QNTC markers, where the problem is; the rest
+/// of a log is its routine. A large input's text is that selection already (see
+/// [`crate::skim`]), so a log reads the same whether it was skimmed or read whole. A long
+/// text the skimmer selects nothing from is read as it is.
+fn lexicon_focus<'t>(kb: &Kb, text: &'t str) -> std::borrow::Cow<'t, str> {
+    if text.len() <= FOCUS_FROM {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    match kb.skimmer().skim_bytes(text.as_bytes()) {
+        Ok(s) if !s.text.trim().is_empty() => std::borrow::Cow::Owned(s.text),
+        _ => std::borrow::Cow::Borrowed(text),
+    }
+}
 
 /// Similarity below this is noise (two texts in the same language share many trigrams).
 const NGRAM_FLOOR: f64 = 0.12;
@@ -251,14 +271,20 @@ pub fn collect_with(
         }
     }
 
-    let lex = lexicon.score(text);
+    let lex = if ev.is_skimmed() {
+        lexicon.score(text)
+    } else {
+        lexicon.score(&lexicon_focus(kb, text))
+    };
     for (i, (&p, &r)) in lex.posterior.iter().zip(&lex.relative).enumerate() {
-        if p < LEX_FLOOR && !by_entry.contains_key(&i) {
+        let q = lex.chosen.get(i).copied().unwrap_or(0.0);
+        if p < LEX_FLOOR && q < LEX_FLOOR && !by_entry.contains_key(&i) {
             continue;
         }
         let c = by_entry.entry(i).or_insert_with(|| Candidate::new(i));
         c.x[f::LEX] = p;
         c.x[f::LEX_REL] = r;
+        c.x[f::LEX_LR] = q;
         if p >= 0.5 {
             c.reasons
                 .push((p * 0.2, "worded like earlier reports of this problem".into()));
