@@ -65,6 +65,16 @@ impl Pod for f64 {
     }
 }
 
+impl Pod for f32 {
+    const SIZE: usize = 4;
+    fn put(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_le_bytes());
+    }
+    fn get(b: &[u8]) -> Self {
+        f32::from_le_bytes(array(b))
+    }
+}
+
 impl<A: Pod, B: Pod> Pod for (A, B) {
     const SIZE: usize = A::SIZE + B::SIZE;
     fn put(&self, out: &mut Vec<u8>) {

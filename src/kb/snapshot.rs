@@ -30,7 +30,7 @@ use crate::rank::gate::{Cue, Cues};
 use crate::rank::sim::SimIndex;
 
 /// Bumped when the snapshot layout changes. The code hash below catches most changes anyway.
-const FORMAT: u32 = 5;
+const FORMAT: u32 = 6;
 /// The first bytes of every snapshot file.
 const MAGIC: &[u8; 8] = b"qntckb\n\0";
 /// Magic, format (u32), checksum (u64) and body length (u64), little-endian.

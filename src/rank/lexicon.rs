@@ -83,15 +83,17 @@ pub struct Lexicon {
     /// counts each word as if it were independent of the others, and a thank-you that quotes
     /// a whole error report is full of words of the error; the regression weighs each word
     /// by what it adds to the others. Empty when the file has none.
+    /// Four decimals, so `f32` (half the snapshot and memory of `f64`) keeps them exactly as
+    /// the file does.
     #[serde(with = "crate::kb::packed")]
-    reply: Vec<f64>,
+    reply: Vec<f32>,
     reply_bias: f64,
     /// Per item of `counts` (a token seen in a column's texts), in the same order: its weight
     /// in a multinomial logistic regression over the columns, the entry classifier; and per
     /// column its bias. A token has weights only for the columns it was seen with, so the
     /// file stays as sparse as the counts. Empty when the file has none.
     #[serde(with = "crate::kb::packed")]
-    column_w: Vec<f64>,
+    column_w: Vec<f32>,
     #[serde(with = "crate::kb::packed")]
     column_bias: Vec<f64>,
 }
@@ -157,7 +159,7 @@ fn tokens_of(part: &str, out: &mut Vec<String>, seen: &mut rustc_hash::FxHashSet
 /// which of the `v` tokens it holds (each example: its token indices, and whether it is about
 /// some entry). Full-batch Adam from zero, in a fixed order: the same data give the same
 /// weights on any machine. Weights are rounded to four decimals, as the file keeps them.
-fn fit_reply(examples: &[(Vec<u32>, bool)], v: usize) -> (Vec<f64>, f64) {
+fn fit_reply(examples: &[(Vec<u32>, bool)], v: usize) -> (Vec<f32>, f64) {
     if examples.is_empty() {
         return (Vec::new(), 0.0);
     }
@@ -190,7 +192,7 @@ fn fit_reply(examples: &[(Vec<u32>, bool)], v: usize) -> (Vec<f64>, f64) {
     let round = |x: f64| (x * 1e4).round() / 1e4;
     let bias = round(w[v]);
     w.truncate(v);
-    (w.into_iter().map(round).collect(), bias)
+    (w.into_iter().map(|x| round(x) as f32).collect(), bias)
 }
 
 /// Fits the entry classifier: a multinomial logistic regression over `columns` classes (the
@@ -198,7 +200,7 @@ fn fit_reply(examples: &[(Vec<u32>, bool)], v: usize) -> (Vec<f64>, f64) {
 /// `counts` only (a token and a column it was seen with). A text about several entries aims
 /// at each equally. L2-regularised like [`fit_reply`]; full-batch Adam from zero, in a fixed
 /// order; weights rounded to four decimals, as the file keeps them.
-fn fit_columns(examples: &[(&[u32], &[usize])], counts: &Lists<(u32, u32)>, columns: usize) -> (Vec<f64>, Vec<f64>) {
+fn fit_columns(examples: &[(&[u32], &[usize])], counts: &Lists<(u32, u32)>, columns: usize) -> (Vec<f32>, Vec<f64>) {
     let items = counts.items().len();
     if examples.is_empty() || columns == 0 {
         return (Vec::new(), Vec::new());
@@ -256,7 +258,7 @@ fn fit_columns(examples: &[(&[u32], &[usize])], counts: &Lists<(u32, u32)>, colu
     let round = |x: f64| (x * 1e4).round() / 1e4;
     let bias = w[items..].iter().map(|&x| round(x)).collect();
     w.truncate(items);
-    (w.into_iter().map(round).collect(), bias)
+    (w.into_iter().map(|x| round(x) as f32).collect(), bias)
 }
 
 fn is_cjk(c: char) -> bool {
@@ -368,7 +370,8 @@ impl Lexicon {
             && self.reply.iter().all(|w| w.is_finite())
             && (self.column_w.is_empty()
                 || (self.column_w.len() == self.counts.items().len() && self.column_bias.len() == columns))
-            && self.column_w.iter().chain(&self.column_bias).all(|w| w.is_finite())
+            && self.column_w.iter().all(|w| w.is_finite())
+            && self.column_bias.iter().all(|w| w.is_finite())
             && self.tokens.is_sound()
             && self
                 .counts
@@ -393,7 +396,7 @@ impl Lexicon {
         let reply = if self.reply.is_empty() {
             0.0
         } else {
-            self.reply_bias + ks.iter().map(|&k| self.reply[k]).sum::<f64>()
+            self.reply_bias + ks.iter().map(|&k| f64::from(self.reply[k])).sum::<f64>()
         };
         let chosen = self.chosen(&ks);
         let nothing = |posterior, relative| LexScores {
@@ -458,7 +461,7 @@ impl Lexicon {
             let range = self.counts.range(k);
             for (&(c, _), w) in self.counts.get(k).iter().zip(&self.column_w[range]) {
                 if let Some(zc) = z.get_mut(c as usize) {
-                    *zc += w;
+                    *zc += f64::from(*w);
                 }
             }
         }
@@ -575,15 +578,15 @@ impl Lexicon {
             }
         }
         // Per token: its counts, its reply weight, its column weights (when the file has them).
-        type Row = (Vec<(u32, u32)>, f64, Vec<f64>);
+        type Row = (Vec<(u32, u32)>, f32, Vec<f32>);
         let mut counts: HashMap<String, Row> = HashMap::default();
         for (n, line) in lines {
             let mut parts = line.split('\t').peekable();
             let token = parts.next().unwrap_or_default().to_string();
-            let mut weight = 0.0;
+            let mut weight = 0.0f32;
             if let Some(w) = parts.next_if(|c| c.starts_with('=')) {
                 weight = w[1..]
-                    .parse::<f64>()
+                    .parse::<f32>()
                     .ok()
                     .filter(|v| v.is_finite())
                     .ok_or_else(|| format!("line {}: {w:?} is not =weight", n + 1))?;
@@ -596,7 +599,7 @@ impl Lexicon {
                 let k = fields.next().and_then(|k| k.parse::<u32>().ok());
                 let w = match fields.next() {
                     None => Some(None),
-                    Some(w) => w.parse::<f64>().ok().filter(|w| w.is_finite()).map(Some),
+                    Some(w) => w.parse::<f32>().ok().filter(|w| w.is_finite()).map(Some),
                 };
                 match (c, k, w) {
                     (Some(c), Some(k), Some(w)) if (c as usize) < ids.len() && w.is_some() == column_bias.is_some() => {
