@@ -37,6 +37,8 @@ const MAGIC: &[u8; 8] = b"qntckb\n\0";
 const HEADER: usize = 8 + 4 + 8 + 8;
 /// Snapshots kept in the cache directory; older ones are removed when a new one is written.
 const KEEP: usize = 8;
+/// A snapshot's temporary file older than this was left by a writer that died.
+const STALE_TMP: std::time::Duration = std::time::Duration::from_secs(3600);
 
 mod code {
     include!(concat!(env!("OUT_DIR"), "/kb_code_hash.rs"));
@@ -491,8 +493,24 @@ fn publish(dir: &Path, name: &str, body: &[u8]) -> std::io::Result<()> {
 /// Keeps the newest [`KEEP`] snapshots (a developer editing `kb/` makes one per edit).
 fn prune(dir: &Path, keep_name: &str) {
     let Ok(rd) = std::fs::read_dir(dir) else { return };
-    let mut snaps: Vec<(std::time::SystemTime, PathBuf)> = rd
-        .filter_map(Result::ok)
+    let entries: Vec<std::fs::DirEntry> = rd.filter_map(Result::ok).collect();
+    // The temporary file of a writer that was killed mid-write: a write takes milliseconds,
+    // so one this old is nobody's any more.
+    for e in &entries {
+        let n = e.file_name();
+        let n = n.to_string_lossy();
+        let stale = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > STALE_TMP);
+        if n.starts_with(".kb-") && n.ends_with(".tmp") && stale {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+    let mut snaps: Vec<(std::time::SystemTime, PathBuf)> = entries
+        .into_iter()
         .filter(|e| {
             let n = e.file_name();
             let n = n.to_string_lossy();
@@ -565,6 +583,26 @@ mod tests {
         assert!(!cues(a).is_empty(), "the shipped KB has gate cues");
         assert_eq!(cues(a), cues(b), "gate cues differ");
         assert!(a.model == b.model, "model differs");
+    }
+
+    #[test]
+    fn a_dead_writers_temporary_file_is_removed_and_a_live_ones_kept() {
+        let dir = temp("stale-tmp");
+        let old = dir.join(".kb-x-y.snapshot.1.2.tmp");
+        let fresh = dir.join(".kb-x-y.snapshot.3.4.tmp");
+        std::fs::write(&old, b"").unwrap();
+        std::fs::write(&fresh, b"").unwrap();
+        let two_hours = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+        std::fs::File::options()
+            .write(true)
+            .open(&old)
+            .unwrap()
+            .set_modified(two_hours)
+            .unwrap();
+        prune(&dir, "kb-x-y.snapshot");
+        assert!(!old.exists(), "a writer dead for two hours");
+        assert!(fresh.exists(), "a writer that may be writing now");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
