@@ -240,14 +240,15 @@ fn fit_uncalibrated(kb: &Kb, cues: &Cues, data: &[&Prepared]) -> Model {
     model
 }
 
-/// Adam over a parameter vector; `grad` returns (loss, gradient).
-fn adam(n: usize, mut grad: impl FnMut(&[f64]) -> (f64, Vec<f64>)) -> Vec<f64> {
+/// Full-batch Adam from zero over `n` parameters for `steps` steps; `grad` returns the
+/// gradient at a point. Deterministic: the same gradients give the same weights anywhere.
+pub(super) fn adam(n: usize, steps: usize, mut grad: impl FnMut(&[f64]) -> Vec<f64>) -> Vec<f64> {
     let (b1, b2, eps) = (0.9, 0.999, 1e-8);
     let mut w = vec![0.0; n];
     let mut m = vec![0.0; n];
     let mut v = vec![0.0; n];
-    for t in 1..=ITERATIONS {
-        let (_, g) = grad(&w);
+    for t in 1..=steps {
+        let g = grad(&w);
         let t = t as i32;
         for k in 0..n {
             m[k] = b1 * m[k] + (1.0 - b1) * g[k];
@@ -278,9 +279,8 @@ fn fit_rank(kb: &Kb, data: &[&Prepared]) -> ([f64; NF], f64) {
         })
         .collect();
     let n = rows.len().max(1) as f64;
-    let w = adam(NF + 1, |w| {
+    let w = adam(NF + 1, ITERATIONS, |w| {
         let mut g = vec![0.0; NF + 1];
-        let mut loss = 0.0;
         let none = w[NF];
         for (xs, ok, none_right) in &rows {
             let s: Vec<f64> = xs.iter().map(|x| x.iter().zip(w).map(|(a, b)| a * b).sum()).collect();
@@ -293,7 +293,6 @@ fn fit_rank(kb: &Kb, data: &[&Prepared]) -> ([f64; NF], f64) {
             } else {
                 e.iter().zip(ok).filter(|(_, o)| **o).map(|(v, _)| v).sum()
             };
-            loss += (z / z_ok).ln();
             for (k, x) in xs.iter().enumerate() {
                 let p = e[k] / z;
                 let q = if ok[k] && !none_right { e[k] / z_ok } else { 0.0 };
@@ -305,9 +304,8 @@ fn fit_rank(kb: &Kb, data: &[&Prepared]) -> ([f64; NF], f64) {
         }
         for j in 0..NF {
             g[j] += RANK_L2 * w[j];
-            loss += 0.5 * RANK_L2 * w[j] * w[j] * n;
         }
-        (loss / n, g)
+        g
     });
     let mut out = [0.0; NF];
     out.copy_from_slice(&w[..NF]);
@@ -325,13 +323,11 @@ fn fit_gate(kb: &Kb, model: &Model, data: &[&Prepared]) -> Vec<f64> {
         .collect();
     let dim = rows.first().map_or(0, |r| r.0.len());
     let n = rows.len().max(1) as f64;
-    adam(dim, |w| {
+    adam(dim, ITERATIONS, |w| {
         let mut g = vec![0.0; dim];
-        let mut loss = 0.0;
         for (x, y) in &rows {
             let z: f64 = x.iter().zip(w).map(|(a, b)| a * b).sum();
             let p = sigmoid(z);
-            loss -= y * p.max(1e-12).ln() + (1.0 - y) * (1.0 - p).max(1e-12).ln();
             for j in 0..dim {
                 g[j] += (p - y) * x[j] / n;
             }
@@ -340,7 +336,7 @@ fn fit_gate(kb: &Kb, model: &Model, data: &[&Prepared]) -> Vec<f64> {
         for j in 1..dim {
             g[j] += GATE_L2 * w[j];
         }
-        (loss / n, g)
+        g
     })
 }
 
@@ -450,10 +446,7 @@ mod tests {
 
     #[test]
     fn adam_minimises_a_bowl() {
-        let w = adam(2, |w| {
-            let g = vec![2.0 * (w[0] - 3.0), 2.0 * (w[1] + 1.0)];
-            ((w[0] - 3.0).powi(2) + (w[1] + 1.0).powi(2), g)
-        });
+        let w = adam(2, ITERATIONS, |w| vec![2.0 * (w[0] - 3.0), 2.0 * (w[1] + 1.0)]);
         assert!((w[0] - 3.0).abs() < 1e-3 && (w[1] + 1.0).abs() < 1e-3, "{w:?}");
     }
 }

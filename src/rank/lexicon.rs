@@ -15,6 +15,8 @@ use rustc_hash::FxHashMap as HashMap;
 
 use crate::kb::flat::{Keys, Lists};
 
+use super::model::round4;
+
 /// Characters of a text read: job logs repeat themselves (see [`tokens`]).
 const MAX_CHARS: usize = 6000;
 /// Tokens of one text that count (a bound on work for pathological input).
@@ -35,10 +37,9 @@ pub const QUIET: &str = "_quiet";
 /// texts (on the mean log loss). Chosen on cross-validated figures of the training sets
 /// (0.3 against 1 and 3: recall 0.897 against 0.892; session 7).
 const REPLY_L2: f64 = 0.3;
-/// Full-batch Adam steps of the reply classifier: it is convex, and this many reach its
-/// optimum to well within the weights' rounding on the training sets.
+/// Adam steps of both classifiers (see [`super::fit::adam`]); they are convex. Not checked for
+/// convergence beyond the cross-validated figures this number gave.
 const REPLY_STEPS: usize = 300;
-const REPLY_RATE: f64 = 0.05;
 
 /// What the lexicon says about a text: per entry, its tempered posterior and its per-token
 /// likelihood relative to the best entry; and how much more the text is worded like the
@@ -157,8 +158,7 @@ fn tokens_of(part: &str, out: &mut Vec<String>, seen: &mut rustc_hash::FxHashSet
 
 /// Fits the reply classifier: an L2-regularised logistic regression of each text's label on
 /// which of the `v` tokens it holds (each example: its token indices, and whether it is about
-/// some entry). Full-batch Adam from zero, in a fixed order: the same data give the same
-/// weights on any machine. Weights are rounded to four decimals, as the file keeps them.
+/// some entry). Weights are rounded as the file keeps them.
 fn fit_reply(examples: &[(Vec<u32>, bool)], v: usize) -> (Vec<f32>, f64) {
     if examples.is_empty() {
         return (Vec::new(), 0.0);
@@ -166,11 +166,8 @@ fn fit_reply(examples: &[(Vec<u32>, bool)], v: usize) -> (Vec<f32>, f64) {
     let n = examples.len() as f64;
     let l2 = REPLY_L2 / n;
     // Weights, then the bias last.
-    let mut w = vec![0.0; v + 1];
-    let (mut m, mut s, mut g) = (vec![0.0; v + 1], vec![0.0; v + 1], vec![0.0; v + 1]);
-    let (b1, b2, eps) = (0.9f64, 0.999f64, 1e-8);
-    for step in 1..=REPLY_STEPS {
-        g.iter_mut().for_each(|x| *x = 0.0);
+    let mut w = super::fit::adam(v + 1, REPLY_STEPS, |w| {
+        let mut g = vec![0.0; v + 1];
         for (toks, about) in examples {
             let z = w[v] + toks.iter().map(|&k| w[k as usize]).sum::<f64>();
             let d = (super::model::sigmoid(z) - f64::from(u8::from(*about))) / n;
@@ -182,24 +179,17 @@ fn fit_reply(examples: &[(Vec<u32>, bool)], v: usize) -> (Vec<f32>, f64) {
         for k in 0..v {
             g[k] += l2 * w[k];
         }
-        let (c1, c2) = (1.0 - b1.powi(step as i32), 1.0 - b2.powi(step as i32));
-        for k in 0..=v {
-            m[k] = b1 * m[k] + (1.0 - b1) * g[k];
-            s[k] = b2 * s[k] + (1.0 - b2) * g[k] * g[k];
-            w[k] -= REPLY_RATE * (m[k] / c1) / ((s[k] / c2).sqrt() + eps);
-        }
-    }
-    let round = |x: f64| (x * 1e4).round() / 1e4;
-    let bias = round(w[v]);
+        g
+    });
+    let bias = round4(w[v]);
     w.truncate(v);
-    (w.into_iter().map(|x| round(x) as f32).collect(), bias)
+    (w.into_iter().map(|x| round4(x) as f32).collect(), bias)
 }
 
 /// Fits the entry classifier: a multinomial logistic regression over `columns` classes (the
 /// entries and the quiet column) on which tokens a text holds, with a weight for each item of
 /// `counts` only (a token and a column it was seen with). A text about several entries aims
-/// at each equally. L2-regularised like [`fit_reply`]; full-batch Adam from zero, in a fixed
-/// order; weights rounded to four decimals, as the file keeps them.
+/// at each equally. L2-regularised like [`fit_reply`]; weights rounded as the file keeps them.
 fn fit_columns(examples: &[(&[u32], &[usize])], counts: &Lists<(u32, u32)>, columns: usize) -> (Vec<f32>, Vec<f64>) {
     let items = counts.items().len();
     if examples.is_empty() || columns == 0 {
@@ -207,14 +197,10 @@ fn fit_columns(examples: &[(&[u32], &[usize])], counts: &Lists<(u32, u32)>, colu
     }
     let n = examples.len() as f64;
     let l2 = REPLY_L2 / n;
-    // Item weights, then one bias per column.
-    let dim = items + columns;
-    let mut w = vec![0.0; dim];
-    let (mut m, mut s, mut g) = (vec![0.0; dim], vec![0.0; dim], vec![0.0; dim]);
-    let (b1, b2, eps) = (0.9f64, 0.999f64, 1e-8);
     let mut z = vec![0.0; columns];
-    for step in 1..=REPLY_STEPS {
-        g.iter_mut().for_each(|x| *x = 0.0);
+    // Item weights, then one bias per column.
+    let mut w = super::fit::adam(items + columns, REPLY_STEPS, |w| {
+        let mut g = vec![0.0; items + columns];
         for (toks, targets) in examples {
             z.copy_from_slice(&w[items..]);
             for &k in *toks {
@@ -248,17 +234,11 @@ fn fit_columns(examples: &[(&[u32], &[usize])], counts: &Lists<(u32, u32)>, colu
         for k in 0..items {
             g[k] += l2 * w[k];
         }
-        let (c1, c2) = (1.0 - b1.powi(step as i32), 1.0 - b2.powi(step as i32));
-        for k in 0..dim {
-            m[k] = b1 * m[k] + (1.0 - b1) * g[k];
-            s[k] = b2 * s[k] + (1.0 - b2) * g[k] * g[k];
-            w[k] -= REPLY_RATE * (m[k] / c1) / ((s[k] / c2).sqrt() + eps);
-        }
-    }
-    let round = |x: f64| (x * 1e4).round() / 1e4;
-    let bias = w[items..].iter().map(|&x| round(x)).collect();
+        g
+    });
+    let bias = w[items..].iter().map(|&x| round4(x)).collect();
     w.truncate(items);
-    (w.into_iter().map(|x| round(x) as f32).collect(), bias)
+    (w.into_iter().map(|x| round4(x) as f32).collect(), bias)
 }
 
 fn is_cjk(c: char) -> bool {

@@ -152,7 +152,7 @@ impl Model {
 
     /// The weights file, rounded so that a re-fit on another machine compares equal.
     pub fn to_toml(&self, cues: &Cues) -> String {
-        let r = |v: f64| (v * 1e4).round() / 1e4;
+        let r = round4;
         let mut rank: BTreeMap<String, f64> = FEATURES
             .iter()
             .zip(self.rank)
@@ -202,6 +202,12 @@ impl Model {
     pub fn calibrate(&self, gate: f64, rank: f64) -> f64 {
         sigmoid(self.calib_a * logit(gate) + self.calib_c * logit(rank) + self.calib_b)
     }
+}
+
+/// Four decimals: what the fitted files keep, so that a re-fit on another machine compares
+/// equal.
+pub fn round4(v: f64) -> f64 {
+    (v * 1e4).round() / 1e4
 }
 
 pub fn sigmoid(z: f64) -> f64 {
