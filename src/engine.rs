@@ -399,8 +399,9 @@ impl Engine {
         // the CLI reads inputs this large: the chat adapters' are below the skim threshold.
         std::thread::scope(|scope| {
             scope.spawn(|| {
-                kb.precompile_patterns(&text);
-                evidence::precompile(&text);
+                let folded = crate::kb::anchor::fold(&text);
+                kb.precompile_patterns(&folded);
+                evidence::precompile(&folded);
             });
             let ev = evidence::extract_skimmed(&s, Arc::clone(&text));
             diagnose::diagnose(kb, ev, &text, &self.priors(), &self.settings)

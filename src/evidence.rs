@@ -283,16 +283,15 @@ pub fn warm() {
     crate::joblog::warm();
 }
 
-/// Compiles now, last first, the gated regexes that extracting evidence from `text` will
-/// run: a second thread then meets the extracting one half way.
-pub fn precompile(text: &str) {
-    let folded = crate::kb::anchor::fold(text);
-    let present = LITERALS.scan(&folded);
+/// Compiles now, last first, the gated regexes that extracting evidence from the text
+/// `folded` is the fold of will run: a second thread then meets the extracting one half way.
+pub fn precompile(folded: &str) {
+    let present = LITERALS.scan(folded);
     let ours: Vec<&Gated> = gated().collect();
     for g in ours.into_iter().rev() {
         let _ = g.regex_for(&present);
     }
-    crate::joblog::precompile(&folded);
+    crate::joblog::precompile(folded);
 }
 
 pub fn extract_skimmed(skim: &crate::skim::Skimmed, text: Arc<str>) -> Evidence {

@@ -432,12 +432,11 @@ impl Kb {
         let _ = self.automata(usize::MAX);
     }
 
-    /// Compiles now the patterns [`Kb::pattern_hits`] will run on `text`, so that another
-    /// thread can do it while the caller extracts the evidence of a large input (each
-    /// pattern is compiled once, by whichever thread asks first).
-    pub fn precompile_patterns(&self, text: &str) {
-        let lower = crate::kb::anchor::fold(text);
-        for (i, j) in self.pattern_candidates(&lower, self.automata(lower.len())) {
+    /// Compiles now the patterns [`Kb::pattern_hits`] will run on the text `lower` is the
+    /// fold of, so that another thread can do it while the caller extracts the evidence of a
+    /// large input (each pattern is compiled once, by whichever thread asks first).
+    pub fn precompile_patterns(&self, lower: &str) {
+        for (i, j) in self.pattern_candidates(lower, self.automata(lower.len())) {
             let _ = self.entries[i].patterns[j].regex();
         }
     }
