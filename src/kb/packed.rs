@@ -23,25 +23,22 @@ fn array<const N: usize>(b: &[u8]) -> [u8; N] {
     a
 }
 
-impl Pod for u32 {
-    const SIZE: usize = 4;
-    fn put(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.to_le_bytes());
-    }
-    fn get(b: &[u8]) -> Self {
-        u32::from_le_bytes(array(b))
-    }
+/// The numbers whose byte form is their own little-endian bytes.
+macro_rules! little_endian {
+    ($($t:ty),*) => {$(
+        impl Pod for $t {
+            const SIZE: usize = std::mem::size_of::<$t>();
+            fn put(&self, out: &mut Vec<u8>) {
+                out.extend_from_slice(&self.to_le_bytes());
+            }
+            fn get(b: &[u8]) -> Self {
+                <$t>::from_le_bytes(array(b))
+            }
+        }
+    )*};
 }
 
-impl Pod for u64 {
-    const SIZE: usize = 8;
-    fn put(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.to_le_bytes());
-    }
-    fn get(b: &[u8]) -> Self {
-        u64::from_le_bytes(array(b))
-    }
-}
+little_endian!(u32, u64, f32, f64);
 
 /// As a u32: the snapshot's `usize`s are positions in the KB (entries, terms), far below
 /// 2^32. A larger value is written as `u32::MAX`, which no table of the KB can be sound with.
@@ -52,26 +49,6 @@ impl Pod for usize {
     }
     fn get(b: &[u8]) -> Self {
         usize::try_from(u32::get(b)).unwrap_or(usize::MAX)
-    }
-}
-
-impl Pod for f64 {
-    const SIZE: usize = 8;
-    fn put(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.to_le_bytes());
-    }
-    fn get(b: &[u8]) -> Self {
-        f64::from_le_bytes(array(b))
-    }
-}
-
-impl Pod for f32 {
-    const SIZE: usize = 4;
-    fn put(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.to_le_bytes());
-    }
-    fn get(b: &[u8]) -> Self {
-        f32::from_le_bytes(array(b))
     }
 }
 
