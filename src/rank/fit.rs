@@ -28,14 +28,22 @@ use super::{Scored, rank};
 
 pub const FOLDS: u64 = 5;
 const RANK_L2: f64 = 0.002;
-const GATE_L2: f64 = 0.002;
+/// The gate's cues are rare binary features (a resolved-message cue fires on 4 % of the cases):
+/// with the loss averaged over cases, 0.002 held their weights to a third of what the data
+/// asked for, and resolved follow-ups still got answers. Cross-validated, 0.0005 gave +0.8
+/// points of recall at the same false replies; 0.0001 +0.4 more, but with weights growing on
+/// features that fire on both kinds (length, n-gram similarity), so not that far.
+const GATE_L2: f64 = 0.0005;
 const ITERATIONS: usize = 1500;
 const LEARNING_RATE: f64 = 0.05;
 /// Bounds on the held-out figures that choose the reply threshold. False replies: the issue's
-/// target (3 %). It was 2.5 % while the training set's negatives were easier than real
-/// look-alikes; with the hard look-alike set in training, 2.5 % meant a threshold of 0.89 that
-/// left a plain CPDB053 paste unanswered.
-const MAX_FALSE_REPLIES: f64 = 0.03;
+/// target is 3 % on text nobody tuned for, and two blind sets scored with a threshold chosen at
+/// 3 % here came out 0.8-0.9 points above the cross-validated figure (new authors write
+/// look-alikes the training set lacks), so the bound leaves that much room. (At 2.5 % with the
+/// older, easier training negatives, the threshold had been 0.89 and a plain CPDB053 paste went
+/// unanswered; the gate's cues for resolved and "nothing broken" messages have since moved most
+/// look-alikes out of the way, and 2 % now costs under a point of recall.)
+const MAX_FALSE_REPLIES: f64 = 0.02;
 const MAX_WRONG_ANSWERS: f64 = 0.08;
 
 /// One case with its features computed once (evidence and similarity are the slow part).

@@ -231,4 +231,42 @@ mod tests {
         );
         assert!(fired(&cues, &x).is_empty());
     }
+
+    /// The shipped cues for messages that report nothing broken now, on messages of that kind
+    /// and on reports that share their words (a comparison "the PCs are fine", a workaround
+    /// "then it works again", thanks in advance), which must not set them off.
+    #[test]
+    fn shipped_look_alike_cues_fire_on_their_kind_only() {
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/kb/model/gate.toml"))
+            .expect("kb/model/gate.toml");
+        let cues = Cues::parse(&text).expect("the shipped cues parse");
+        let on = |t: &str| {
+            let x = features(&cues, &crate::evidence::extract(t), t, &TextSignals::default(), 0.0);
+            fired(&cues, &x).into_iter().map(str::to_owned).collect::<Vec<_>>()
+        };
+        for (t, cue) in [
+            ("fixed! changed the NetServer domain, /QNTC/FS01 shows the shares again", "resolved"),
+            ("false alarm, that was last month's job log", "resolved"),
+            ("Hat sich erledigt, läuft wieder.", "resolved"),
+            ("C'est réglé, merci !", "resolved"),
+            ("Out of curiosity, when did QNTC get SMB2? Asking for our internal wiki.", "nothing_broken"),
+            ("Domanda storica, niente di rotto: serviva reimpostare le password?", "nothing_broken"),
+            ("念のため、ドキュメント用に確認したいだけです。", "nothing_broken"),
+            ("On ne passe pas par /QNTC, c'est du FTP pur.", "not_qntc"),
+            ("CWBSY0002 on the PC. No QNTC involved, it's the 5250 sign-on.", "not_qntc"),
+        ] {
+            assert!(on(t).iter().any(|c| c == cue), "{cue} should fire on {t:?}: {:?}", on(t));
+        }
+        for t in [
+            "after the IPL the copy fails, someone runs CRTDIR and it works again until the next IPL",
+            "Merci d'avance : CPDB053 code 3401 sur /QNTC/FS01 depuis ce matin",
+            "7.1 から QNTC で共有にアクセスできません。Windows クライアントは問題ありません。",
+            "Upgrade auf V7R3 erledigt, seitdem CPDB053 auf /QNTC",
+        ] {
+            let fired = on(t);
+            for cue in ["resolved", "nothing_broken", "not_qntc"] {
+                assert!(!fired.iter().any(|c| c == cue), "{cue} fired on {t:?}");
+            }
+        }
+    }
 }
