@@ -249,6 +249,8 @@ mod tests {
             ("false alarm, that was last month's job log", "resolved"),
             ("Hat sich erledigt, läuft wieder.", "resolved"),
             ("C'est réglé, merci !", "resolved"),
+            ("FYI the slow /QNTC browsing is fixed: QIBM_ZLC_NO_BROWSE = 1", "resolved"),
+            ("Hoy todo funciona, ¿hay que planificar algo para el cifrado SMB?", "nothing_broken"),
             ("Out of curiosity, when did QNTC get SMB2? Asking for our internal wiki.", "nothing_broken"),
             ("Domanda storica, niente di rotto: serviva reimpostare le password?", "nothing_broken"),
             ("念のため、ドキュメント用に確認したいだけです。", "nothing_broken"),
