@@ -245,19 +245,41 @@ mod tests {
             fired(&cues, &x).into_iter().map(str::to_owned).collect::<Vec<_>>()
         };
         for (t, cue) in [
-            ("fixed! changed the NetServer domain, /QNTC/FS01 shows the shares again", "resolved"),
+            (
+                "fixed! changed the NetServer domain, /QNTC/FS01 shows the shares again",
+                "resolved",
+            ),
             ("false alarm, that was last month's job log", "resolved"),
             ("Hat sich erledigt, läuft wieder.", "resolved"),
             ("C'est réglé, merci !", "resolved"),
-            ("FYI the slow /QNTC browsing is fixed: QIBM_ZLC_NO_BROWSE = 1", "resolved"),
-            ("Hoy todo funciona, ¿hay que planificar algo para el cifrado SMB?", "nothing_broken"),
-            ("Out of curiosity, when did QNTC get SMB2? Asking for our internal wiki.", "nothing_broken"),
-            ("Domanda storica, niente di rotto: serviva reimpostare le password?", "nothing_broken"),
+            (
+                "FYI the slow /QNTC browsing is fixed: QIBM_ZLC_NO_BROWSE = 1",
+                "resolved",
+            ),
+            (
+                "Hoy todo funciona, ¿hay que planificar algo para el cifrado SMB?",
+                "nothing_broken",
+            ),
+            (
+                "Out of curiosity, when did QNTC get SMB2? Asking for our internal wiki.",
+                "nothing_broken",
+            ),
+            (
+                "Domanda storica, niente di rotto: serviva reimpostare le password?",
+                "nothing_broken",
+            ),
             ("念のため、ドキュメント用に確認したいだけです。", "nothing_broken"),
             ("On ne passe pas par /QNTC, c'est du FTP pur.", "not_qntc"),
-            ("CWBSY0002 on the PC. No QNTC involved, it's the 5250 sign-on.", "not_qntc"),
+            (
+                "CWBSY0002 on the PC. No QNTC involved, it's the 5250 sign-on.",
+                "not_qntc",
+            ),
         ] {
-            assert!(on(t).iter().any(|c| c == cue), "{cue} should fire on {t:?}: {:?}", on(t));
+            assert!(
+                on(t).iter().any(|c| c == cue),
+                "{cue} should fire on {t:?}: {:?}",
+                on(t)
+            );
         }
         for t in [
             "after the IPL the copy fails, someone runs CRTDIR and it works again until the next IPL",
