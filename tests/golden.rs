@@ -109,10 +109,17 @@ struct Floor {
 /// replies 0.037 (4 of 108), ECE 0.034. Set K (241), written after the model was fixed: top-1
 /// 0.939, recall 0.908, false replies 0.036 (4 of 110), ECE 0.040. All nine sets (1,745):
 /// top-1 0.944, top-3 0.962, recall 0.884, false replies 0.023, wrong answers 0.060, ECE 0.013.
+/// Session 8: J and K, then L and M (scored once: recall 0.854 / 0.831, false replies 3.6 %
+/// each) retired to training; gate cues for messages that report nothing broken, weaker L2,
+/// the threshold at a 2 % bound on cross-validated false replies. Sets N and O (480), written
+/// before the model was fixed: top-1 0.935, recall 0.915, false replies 0.023, ECE 0.028. The
+/// nine blind sets now (C-I, N, O; 1,746): top-1 0.946, recall 0.924, false replies 0.023,
+/// ECE 0.009. Recall's floor rose to 0.88, the target, which the whole now clears by
+/// four points.
 /// These floors only stop it getting worse.
 const BLIND_FLOOR: Floor = Floor {
     top1: 0.92,
-    recall: 0.85,
+    recall: 0.88,
     false_replies: 0.03,
     ece: 0.05,
 };
