@@ -145,6 +145,51 @@ fn training_sets_are_labelled_with_known_topics_and_cover_every_topic() {
     );
 }
 
+/// The gate's cues for messages that report nothing broken now are meant to fire on those
+/// and almost never on a report that wants an answer (the README says how often). Counted on
+/// the training cases with the engine's own cue matching, not a copy of the patterns.
+#[test]
+fn nothing_now_cues_rarely_fire_on_reports() {
+    let kb = kb();
+    let all = cases("eval/train");
+    let signals = qntcbot::rank::features::TextSignals::default();
+    let mut on_reports = std::collections::BTreeMap::<&str, Vec<&str>>::new();
+    let mut on_quiet = std::collections::BTreeMap::<&str, usize>::new();
+    let reports = all.iter().filter(|c| c.wants_reply()).count();
+    for c in &all {
+        let text = input::normalize(c.text.as_bytes()).map_or_else(|_| c.text.clone(), |n| n.text);
+        let x = qntcbot::rank::gate::features(&kb.cues, &evidence::extract(&text), &text, &signals, 0.0);
+        for cue in qntcbot::rank::gate::fired(&kb.cues, &x) {
+            if !["resolved", "nothing_broken", "not_qntc"].contains(&cue) {
+                continue;
+            }
+            if c.wants_reply() {
+                on_reports.entry(cue).or_default().push(c.origin.as_str());
+            } else {
+                *on_quiet.entry(cue).or_default() += 1;
+            }
+        }
+    }
+    println!("of {reports} reports and {} quiet cases:", all.len() - reports);
+    for cue in ["resolved", "nothing_broken", "not_qntc"] {
+        let hits = on_reports.get(cue).map_or(&[][..], Vec::as_slice);
+        println!(
+            "  {cue}: {} reports {hits:?}, {} quiet",
+            hits.len(),
+            on_quiet.get(cue).unwrap_or(&0)
+        );
+        assert!(
+            hits.len() * 200 <= reports,
+            "{cue} fires on {} of {reports} reports (over 0.5 %): {hits:?}",
+            hits.len()
+        );
+        assert!(
+            on_quiet.get(cue).is_some_and(|n| *n >= 20),
+            "{cue} hardly fires on quiet cases"
+        );
+    }
+}
+
 /// The shipped weights are the ones the training data gives: nobody edited them by hand, and
 /// nobody changed the KB or the cases without re-fitting. (`qntcbot train --write` re-fits.)
 #[test]
